@@ -1,0 +1,1 @@
+"""HTTP and websocket adapters over the conversation, the bank and the store."""

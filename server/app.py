@@ -1,0 +1,55 @@
+"""The application factory: `create_app(settings)`; engines load once in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from server.api import http, ws
+from server.api.http import CLIENT_DIR
+from server.bank import QuestionBank, load_bank
+from server.config import Settings
+from server.engines.registry import Engines, load_engines
+from server.engines.scheduler import TranscriptionScheduler
+
+log = logging.getLogger("viva")
+
+
+def create_app(settings: Settings | None = None, engines: Engines | None = None,
+               bank: QuestionBank | None = None) -> FastAPI:
+    """Build the app. `engines` may be passed in so that tests load the models once."""
+    settings = settings or Settings()
+    settings.check_network_exposure()
+    # The bank is validated here, before any model loads, so a broken file fails fast.
+    question_bank = bank or load_bank(settings.questions_dirs)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        loaded = engines or await asyncio.to_thread(load_engines, settings)
+        scheduler = TranscriptionScheduler(loaded.stt)
+        await scheduler.start()
+        app.state.engines = loaded
+        app.state.scheduler = scheduler
+        app.state.ready_seconds = round(time.perf_counter() - started, 2)
+        log.info("viva ready in %.1f s", app.state.ready_seconds)
+        try:
+            yield
+        finally:
+            await scheduler.close()
+
+    app = FastAPI(title="viva", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.bank = question_bank
+    app.state.active_sessions = 0
+    app.state.ready_seconds = None
+    app.include_router(http.router)
+    app.include_router(ws.router)
+    app.mount("/static", StaticFiles(directory=CLIENT_DIR), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""Audio plumbing: PCM conversion, resampling, voice activity, endpointing, pacing."""

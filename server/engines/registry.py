@@ -1,0 +1,48 @@
+"""Loading every engine once, from settings, for the app's lifespan."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from server.audio.vad import SileroModel, SpeechProbabilityModel
+from server.config import Settings
+from server.engines.stt import SpeechToText, WhisperSTT
+from server.engines.tts import PiperTTS, TextToSpeech
+
+log = logging.getLogger("viva.engines")
+
+
+@dataclass
+class Engines:
+    stt: SpeechToText
+    tts: TextToSpeech
+    vad: SpeechProbabilityModel
+    load_seconds: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "stt": self.stt.name,
+            "tts": self.tts.name,
+            "tts_sample_rate": self.tts.sample_rate,
+            "vad": "silero",
+            "load_seconds": self.load_seconds,
+        }
+
+
+def load_engines(settings: Settings) -> Engines:
+    """Blocking: call from a worker thread. Raises SettingsError naming a bad path."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    stt = WhisperSTT(settings.stt_model, settings.stt_device, settings.stt_compute_type,
+                     settings.stt_cpu_threads)
+    timings["stt"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    tts = PiperTTS(settings.tts_voice)
+    timings["tts"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    vad = SileroModel()
+    timings["vad"] = round(time.perf_counter() - start, 2)
+    log.info("engines loaded in %s", timings)
+    return Engines(stt=stt, tts=tts, vad=vad, load_seconds=timings)

