@@ -48,7 +48,7 @@ PLAYBACK_LEAD_S = 0.3  # how far outgoing speech may run ahead of real time
 AUDIO_FRAME_S = 0.04
 #: While the interviewer speaks, its own voice may leak back through the microphone;
 #: demand a clearer speech signal before treating it as barge-in.
-ECHO_GUARD_THRESHOLD = 0.8
+ECHO_GUARD_THRESHOLD = 0.65
 PARTIAL_WINDOW_S = 30.0
 SILENCE_HINT_S = 15.0
 LENGTH_SCALE_STEP = 0.15

