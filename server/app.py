@@ -11,12 +11,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from server.api import http, ws
+from server.api import http, sessions, ws
 from server.api.http import CLIENT_DIR
 from server.bank import QuestionBank, load_bank
 from server.config import Settings
 from server.engines.registry import Engines, load_engines
 from server.engines.scheduler import TranscriptionScheduler
+from server.scoring.content import ContentScorer
+from server.store import open_store
 
 log = logging.getLogger("viva")
 
@@ -32,17 +34,23 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = time.perf_counter()
+        # The database first: one that cannot open fails in a second, not after the models.
+        store = open_store(settings)
+        await store.init()
+        app.state.store = store
         loaded = engines or await asyncio.to_thread(load_engines, settings)
         scheduler = TranscriptionScheduler(loaded.stt)
         await scheduler.start()
         app.state.engines = loaded
         app.state.scheduler = scheduler
+        app.state.scorer = ContentScorer(loaded.embedder.embed)
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
         log.info("viva ready in %.1f s", app.state.ready_seconds)
         try:
             yield
         finally:
             await scheduler.close()
+            await store.close()
 
     app = FastAPI(title="viva", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -51,5 +59,6 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     app.state.ready_seconds = None
     app.include_router(http.router)
     app.include_router(ws.router)
+    app.include_router(sessions.router)
     app.mount("/static", StaticFiles(directory=CLIENT_DIR), name="static")
     return app

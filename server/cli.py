@@ -11,6 +11,7 @@ from pathlib import Path
 
 from server.bank import CATEGORIES, BankError, load_bank
 from server.config import Settings, SettingsError
+from server.store.cli import add_subcommands as add_store_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     questions.add_argument("--difficulty", choices=("easy", "medium", "hard"))
     questions.add_argument("--json", action="store_true")
     questions.set_defaults(func=_questions)
+    add_store_commands(sub)
     return parser
 
 

@@ -34,6 +34,10 @@ from server.engines.stt import TranscribeOptions, Transcription, is_probable_hal
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
 from server.interviewer.speakable import speakable
+from server.scoring.content import ContentScorer, PointCoverage
+from server.scoring.delivery import TimedWord, measure
+from server.scoring.overall import Assessment, assess
+from server.store import SessionStore
 
 log = logging.getLogger("viva.conversation")
 
@@ -50,6 +54,9 @@ AUDIO_FRAME_S = 0.04
 #: demand a clearer speech signal before treating it as barge-in.
 ECHO_GUARD_THRESHOLD = 0.65
 PARTIAL_WINDOW_S = 30.0
+#: Whisper drops "um" and "uh"; a disfluent prompt brings them back (at some cost in
+#: accuracy, so this pass only counts fillers and never replaces the transcript).
+VERBATIM_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. Uh, so, um, yeah."
 SILENCE_HINT_S = 15.0
 LENGTH_SCALE_STEP = 0.15
 
@@ -66,6 +73,7 @@ class Turn:
     speculative: tuple[int, asyncio.Future[Transcription | None]] | None = None
     segments: list[tuple[float, float]] = field(default_factory=list)  # speech, turn-relative
     speech_started_at: float = 0.0
+    onset_wall: float = 0.0  # monotonic clock at the first speech onset
 
 
 @dataclass
@@ -76,6 +84,36 @@ class TurnRecord:
     question_id: str | None = None
     kind: str | None = None
     score: p.Score | None = None
+
+
+class _Synthesis:
+    """Piper running in a worker thread, its sentences queued as they are ready."""
+
+    def __init__(self) -> None:
+        self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.cancelled = threading.Event()
+
+    @classmethod
+    def start(cls, tts: Any, text: str, length_scale: float) -> _Synthesis:
+        synthesis = cls()
+        loop = asyncio.get_running_loop()
+
+        def produce() -> None:
+            # Piper yields one chunk per sentence: each is forwarded as soon as it exists.
+            try:
+                for chunk in tts.synthesize(text, length_scale):
+                    if synthesis.cancelled.is_set():
+                        return
+                    loop.call_soon_threadsafe(synthesis.chunks.put_nowait, chunk.pcm)
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
+                    loop.call_soon_threadsafe(synthesis.chunks.put_nowait, None)
+
+        loop.run_in_executor(None, produce)
+        return synthesis
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
 
 class Conversation:
@@ -89,7 +127,8 @@ class Conversation:
         send_json: SendJson,
         send_bytes: SendBytes,
         close: Close,
-        assess: Callable[..., tuple[p.Score | None, AnswerResult]] | None = None,
+        scorer: ContentScorer | None = None,
+        store: SessionStore | None = None,
     ) -> None:
         self.engines = engines
         self.scheduler = scheduler
@@ -98,7 +137,11 @@ class Conversation:
         self._send_json = send_json
         self._send_bytes = send_bytes
         self._close = close
-        self._assess = assess
+        self.scorer = scorer
+        self.store = store
+        self.finished = False
+        self._coverage: dict[str, list[PointCoverage]] = {}
+        self._question_done_at: float | None = None
         self.started = False
         self.closed = False
         self.session_id = ""
@@ -212,21 +255,93 @@ class Conversation:
         if not p.MIN_SAMPLE_RATE <= start.sample_rate <= p.MAX_SAMPLE_RATE:
             raise p.ProtocolError("bad_audio", f"sample_rate {start.sample_rate} is outside "
                                   f"{p.MIN_SAMPLE_RATE}-{p.MAX_SAMPLE_RATE}")
+        if start.resume is not None:
+            await self._resume(start)
+            return
         questions = self._select_questions(start)
         if not questions:
             raise p.ProtocolError("bad_message", "no question matches these filters")
-        self.options = start
-        self._resampler = StreamingResampler(start.sample_rate)
-        self.session_id = uuid.uuid4().hex[:12]
-        self.token = secrets.token_urlsafe(18)
-        reserve = self.bank.filter(start.categories, start.difficulty) if start.mode == "drill" else []
-        self.policy = Interviewer(questions, start.mode, start.max_follow_ups, reserve=reserve)
-        self.started = True
+        self._begin(start, uuid.uuid4().hex[:12], secrets.token_urlsafe(18), questions)
+        if self.store is not None:
+            options = start.model_dump(exclude={"resume"}) | {
+                "question_ids": [q.id for q in questions]}
+            await self._persist(self.store.create_session(self.session_id, self.token,
+                                                          start.mode, options))
         await self.send(p.SessionInfo(
             session_id=self.session_id, token=self.token, mode=start.mode,
             num_questions=len(questions) if start.mode == "interview" else None,
         ))
+        assert self.policy is not None
         self._spawn(self._perform(self.policy.start()), "greeting")
+
+    def _begin(self, start: p.Start, session_id: str, token: str,
+               questions: list[Question]) -> None:
+        self.options = start
+        self._resampler = StreamingResampler(start.sample_rate)
+        self.session_id = session_id
+        self.token = token
+        reserve = (self.bank.filter(start.categories, start.difficulty)
+                   if start.mode == "drill" else [])
+        self.policy = Interviewer(questions, start.mode, start.max_follow_ups, reserve=reserve)
+        self.started = True
+
+    async def _resume(self, start: p.Start) -> None:
+        """Continue a stored session where it stopped: same plan, same turn numbering."""
+        request = start.resume
+        assert request is not None
+        found = None
+        if self.store is not None and await self.store.check_token(request.session_id,
+                                                                   request.token):
+            found = await self.store.get_session(request.session_id)
+        if found is None:
+            raise p.ProtocolError("bad_session", "unknown session or wrong token", fatal=True)
+        stored = found.get("settings") or {}
+        plan_ids = stored.get("question_ids") or []
+        fields = {k: v for k, v in stored.items() if k in p.Start.model_fields and k != "resume"}
+        options = p.Start.model_validate(fields | {
+            "sample_rate": start.sample_rate, "tts": start.tts, "question_ids": None})
+        plan = [q for q in (self.bank.get(qid) for qid in plan_ids) if q is not None]
+        self._begin(options, request.session_id, request.token, plan)
+        assert self.policy is not None
+        best: dict[str, AnswerResult] = {}
+        for turn in found.get("turns", []):
+            self.records.append(TurnRecord(turn["turn_id"], turn["speaker"], turn["text"],
+                                           turn.get("question_id"), turn.get("kind")))
+            score = turn.get("score")
+            if turn["speaker"] == "candidate" and score and turn.get("question_id"):
+                self.records[-1].score = p.Score.model_validate(score)
+                covered = frozenset(k["id"] for k in score["key_points"] if k["covered"])
+                before = best.get(turn["question_id"])
+                content = max(float(score["content"]), before.content if before else 0.0)
+                best[turn["question_id"]] = AnswerResult(
+                    covered | (before.covered if before else frozenset()), content)
+            counter = turn["turn_id"][1:]
+            if counter.isdigit():
+                if turn["turn_id"].startswith("t"):
+                    self._turn_counter = max(self._turn_counter, int(counter))
+                elif turn["turn_id"].startswith("u"):
+                    self._utterance_counter = max(self._utterance_counter, int(counter))
+        discussed = []
+        for asked in found.get("questions", []):
+            question = self.bank.get(asked["question_id"])
+            if question is not None:
+                discussed.append((question, best.get(question.id)))
+        self.policy.restore(discussed)
+        if self.store is not None:
+            await self._persist(self.store.mark_status(self.session_id, "active"))
+        await self.send(p.SessionInfo(
+            session_id=self.session_id, token=self.token, mode=options.mode,
+            num_questions=len(plan) if options.mode == "interview" else None, resumed=True,
+        ))
+        self._spawn(self._perform(self.policy.resume()), "resume")
+
+    async def _persist(self, write: Awaitable[Any]) -> Any:
+        """A storage failure is logged; it never ends the live session."""
+        try:
+            return await write
+        except Exception:
+            log.exception("session %s: storage write failed", self.session_id)
+            return None
 
     def _select_questions(self, start: p.Start) -> list[Question]:
         if start.question_ids:
@@ -242,12 +357,23 @@ class Conversation:
         if self.closed:
             return
         self.interrupt()
-        await self.send(self.summary())
+        summary = self.summary()
+        if self.store is not None and self.started:
+            summary.review_url = f"/review/{self.session_id}?token={self.token}"
+            await self._persist(self.store.finish_session(
+                self.session_id, summary.model_dump(mode="json"), "completed"))
+        self.finished = True
+        await self.send(summary)
         await self.shutdown()
         await self._close(1000)
 
     async def shutdown(self) -> None:
         """Cancel everything this session started; safe to call twice."""
+        if self.started and not self.finished and self.store is not None:
+            # The client went away without `stop`: keep the session, resumable.
+            self.finished = True
+            await self._persist(self.store.finish_session(
+                self.session_id, self.summary().model_dump(mode="json"), "interrupted"))
         self.closed = True
         self.interrupt()
         current = asyncio.current_task()
@@ -282,6 +408,7 @@ class Conversation:
                 self._buf_t0 += drop / TARGET_RATE
                 turn = self._turn = Turn(self._new_turn_id(), self._buf_t0)
                 turn.last_partial_at = time.monotonic()
+                turn.onset_wall = time.monotonic() - self._vad.start_frames * FRAME_S
             elif turn.speculative is not None:
                 turn.speculative[1].cancel()  # they went on: the early final is stale
                 turn.speculative = None
@@ -372,7 +499,7 @@ class Conversation:
                         probability=float(w.probability)) for w in result.words]
         await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=True,
                                      words=words))
-        await self._respond(turn.turn_id, result.text, turn, words, spoken=True)
+        await self._respond(turn.turn_id, result.text, turn, words, spoken=True, audio=audio)
 
     def _check_long_silence(self) -> None:
         since = self._awaiting_since
@@ -385,100 +512,171 @@ class Conversation:
     # ------------------------------------------------------------------ replying
 
     async def _respond(self, turn_id: str, text: str, turn: Turn | None, words: list[p.Word],
-                       spoken: bool) -> None:
+                       spoken: bool, audio: np.ndarray | None = None) -> None:
         assert self.policy is not None
         async with self._reply_lock:
             intent = detect_intent(text)
             question = self.policy.current.question if self.policy.current else None
-            self.records.append(TurnRecord(turn_id, "candidate", text,
-                                           question.id if question else None))
-            if intent is not None:
-                reply = self.policy.on_intent(intent)
-            elif question is not None:
-                score, result = self._score(turn_id, question, text, turn, words, spoken)
-                if score is not None:
-                    self.records[-1].score = score
-                    await self.send(score)
-                reply = self.policy.on_answer(result)
-            else:
-                reply = Reply()
-            await self._perform(reply)
+            record = TurnRecord(turn_id, "candidate", text, question.id if question else None)
+            self.records.append(record)
+            if intent is not None:  # a command is never scored
+                await self._save_candidate_turn(record, turn, words, audio, kind="command")
+                await self._perform(self.policy.on_intent(intent))
+                return
+            if question is None:
+                await self._save_candidate_turn(record, turn, words, audio)
+                return
+            # Fillers need a second, verbatim pass; start it now and let it run while
+            # the content is scored and the reply's first sentence is synthesized.
+            verbatim = (self.scheduler.final(audio, self._verbatim_options())
+                        if spoken and audio is not None and len(audio) else None)
+            content = None
+            if self.scorer is not None:
+                content = await asyncio.to_thread(self.scorer.score, question, text,
+                                                  self._coverage.get(question.id))
+                self._coverage[question.id] = content.points
+            result = AnswerResult(content.covered_ids if content else frozenset(),
+                                  content.content if content else 0.0, question.category)
+            reply = self.policy.on_answer(result)
+            prepared = self._prepare(reply.moves[0]) if reply.moves else None
+            if content is not None:
+                verbatim_text = None
+                if verbatim is not None:
+                    try:
+                        done = await verbatim
+                        verbatim_text = done.text if done else None
+                    except Exception:  # fillers are a nicety; never lose the turn for them
+                        log.exception("verbatim pass failed")
+                metrics = None
+                if spoken:
+                    metrics = measure(
+                        [TimedWord(w.word, w.start, w.end) for w in words],
+                        turn.segments if turn else [], text, verbatim_text,
+                        self._time_to_first_word(turn),
+                    )
+                assessment = assess(question, content, metrics)
+                record.score = self._score_message(turn_id, assessment)
+                await self.send(record.score)
+            # Committed before the interviewer moves on: a crash now loses nothing said.
+            await self._save_candidate_turn(record, turn, words, audio)
+            await self._perform(reply, prepared)
+
+    async def _save_candidate_turn(self, record: TurnRecord, turn: Turn | None,
+                                   words: list[p.Word], audio: np.ndarray | None,
+                                   kind: str | None = "answer") -> None:
+        if self.store is None:
+            return
+        audio_path = None
+        if audio is not None and len(audio):
+            pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+            audio_path = await self._persist(
+                self.store.save_audio(self.session_id, record.turn_id, pcm, TARGET_RATE))
+        score = record.score
+        await self._persist(self.store.add_turn(self.session_id, {
+            "turn_id": record.turn_id, "speaker": "candidate", "kind": kind,
+            "text": record.text, "question_id": record.question_id, "words": words,
+            "segments": turn.segments if turn else None, "score": score,
+            "metrics": score.metrics if score else None,
+            "feedback": score.feedback if score else None, "audio_path": audio_path,
+        }))
+
+    def _verbatim_options(self) -> TranscribeOptions:
+        return TranscribeOptions(language=self.options.language, beam_size=1,
+                                 initial_prompt=VERBATIM_PROMPT, word_timestamps=False)
+
+    def _time_to_first_word(self, turn: Turn | None) -> float | None:
+        if turn is None or self._question_done_at is None:
+            return None
+        return round(max(0.0, turn.onset_wall - self._question_done_at), 2)
+
+    @staticmethod
+    def _score_message(turn_id: str, assessment: Assessment) -> p.Score:
+        return p.Score(
+            turn_id=turn_id, question_id=assessment.question_id, overall=assessment.overall,
+            content=assessment.content, delivery=assessment.delivery,
+            key_points=[p.KeyPointResult(id=kp.id, text=kp.text, covered=kp.covered,
+                                         evidence=kp.evidence, similarity=kp.similarity)
+                        for kp in assessment.points],
+            metrics=assessment.metrics.as_dict() if assessment.metrics else None,
+            feedback=assessment.feedback,
+        )
 
     async def _respond_intent(self, name: str) -> None:
         assert self.policy is not None
         async with self._reply_lock:
             await self._perform(self.policy.on_intent(name))  # type: ignore[arg-type]
 
-    def _score(self, turn_id: str, question: Question, text: str, turn: Turn | None,
-               words: list[p.Word], spoken: bool) -> tuple[p.Score | None, AnswerResult]:
-        if self._assess is None:
-            return None, AnswerResult(frozenset(), 0.0, question.category)
-        return self._assess(turn_id=turn_id, question=question, text=text,
-                            words=words, segments=turn.segments if turn else [], spoken=spoken,
-                            previous=self.records)
-
     async def _perform_locked(self, reply: Reply) -> None:
         async with self._reply_lock:
             await self._perform(reply)
 
-    async def _perform(self, reply: Reply) -> None:
+    async def _perform(self, reply: Reply, prepared: _Synthesis | None = None) -> None:
         if reply.rate_change == "slower":
             self.length_scale = min(2.0, self.length_scale + LENGTH_SCALE_STEP)
         elif reply.rate_change == "faster":
             self.length_scale = max(0.6, self.length_scale - LENGTH_SCALE_STEP)
         interrupted = False
-        for move in reply.moves:
+        for position, move in enumerate(reply.moves):
+            synthesis = prepared if position == 0 else None
             if interrupted:  # the candidate cut in: show the rest, do not talk over them
                 await self.send(self._agent_message(move))
                 continue
-            self._speech_task = asyncio.ensure_future(self._speak(move))
+            self._speech_task = asyncio.ensure_future(self._speak(move, synthesis))
             try:
                 await asyncio.shield(self._speech_task)
             except asyncio.CancelledError:
                 if not self._speech_task.cancelled():
                     raise  # this reply itself was cancelled
                 interrupted = True
+        if prepared is not None and not reply.moves:
+            prepared.cancel()
         if reply.moves and reply.moves[-1].kind in ("question", "followup", "hint"):
             self._awaiting_since = time.monotonic()
+            self._question_done_at = max(time.monotonic(), self._speaking_until)
         if reply.done:
             self._spawn(self.stop(), "stop")
+
+    def _prepare(self, move: Move) -> _Synthesis | None:
+        """Start synthesizing a move now, to be spoken later by `_speak`."""
+        if not self.options.tts:
+            return None
+        return _Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale)
 
     def _agent_message(self, move: Move) -> p.Agent:
         self._utterance_counter += 1
         uid = f"u{self._utterance_counter}"
         self.records.append(TurnRecord(uid, "interviewer", move.text, move.question_id, move.kind))
+        if self.store is not None:
+            self._spawn(self._save_agent_turn(uid, move), "store")
         return p.Agent(utterance_id=uid, kind=move.kind, text=move.text,
                        question_id=move.question_id, index=move.index)
 
-    async def _speak(self, move: Move) -> None:
+    async def _save_agent_turn(self, uid: str, move: Move) -> None:
+        assert self.store is not None
+        if move.kind == "question" and move.question_id and move.index is not None:
+            question = self.bank.get(move.question_id)
+            if question is not None:
+                await self._persist(self.store.add_question(
+                    self.session_id, move.index, question.id, question.category, question.prompt))
+        await self._persist(self.store.add_turn(self.session_id, {
+            "turn_id": uid, "speaker": "interviewer", "kind": move.kind, "text": move.text,
+            "question_id": move.question_id,
+        }))
+
+    async def _speak(self, move: Move, synthesis: _Synthesis | None = None) -> None:
         agent = self._agent_message(move)
         await self.send(agent)
         if not self.options.tts:
             return
         tts = self.engines.tts
+        synthesis = synthesis or _Synthesis.start(tts, speakable(move.text), self.length_scale)
         await self.send(p.AudioStart(utterance_id=agent.utterance_id, sample_rate=tts.sample_rate))
-        loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        cancelled = threading.Event()
-        text, length_scale = speakable(move.text), self.length_scale
-
-        def produce() -> None:
-            # Piper yields one chunk per sentence: each is forwarded as soon as it exists.
-            try:
-                for chunk in tts.synthesize(text, length_scale):
-                    if cancelled.is_set():
-                        return
-                    loop.call_soon_threadsafe(chunks.put_nowait, chunk.pcm)
-            finally:
-                loop.call_soon_threadsafe(chunks.put_nowait, None)
-
-        producer = loop.run_in_executor(None, produce)
         interrupted = False
         frame_bytes = int(tts.sample_rate * AUDIO_FRAME_S) * 2
         started = time.monotonic()
         sent_s = 0.0
         try:
-            while (pcm := await chunks.get()) is not None:
+            while (pcm := await synthesis.chunks.get()) is not None:
                 for offset in range(0, len(pcm), frame_bytes):
                     # Pace at real time so that an interruption can still stop the voice.
                     ahead = sent_s - (time.monotonic() - started)
@@ -493,11 +691,10 @@ class Conversation:
             self._speaking_until = 0.0
             raise
         finally:
-            cancelled.set()
+            synthesis.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.send(p.AudioEnd(utterance_id=agent.utterance_id,
                                                           interrupted=interrupted)))
-            producer.add_done_callback(lambda _f: None)
 
     def interrupt(self) -> None:
         task = self._speech_task

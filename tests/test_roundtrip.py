@@ -54,8 +54,8 @@ class Recorder:
                 self._current = None
             self.messages.append(message)
 
-    async def wait(self, predicate, timeout: float = 60.0) -> dict:
-        deadline = time.monotonic() + timeout
+    async def wait(self, predicate, within: float = 60.0) -> dict:
+        deadline = time.monotonic() + within
         seen = 0
         while time.monotonic() < deadline:
             for message in self.messages[seen:]:

@@ -11,7 +11,7 @@ import websockets
 pytestmark = pytest.mark.slow
 
 
-async def recv_until(ws, kind: str, timeout: float = 20.0) -> dict:
+async def recv_until(ws, kind: str, within: float = 20.0) -> dict:
     async def loop() -> dict:
         while True:
             frame = await ws.recv()
@@ -20,7 +20,7 @@ async def recv_until(ws, kind: str, timeout: float = 20.0) -> dict:
             message = json.loads(frame)
             if message["type"] == kind:
                 return message
-    return await asyncio.wait_for(loop(), timeout)
+    return await asyncio.wait_for(loop(), within)
 
 
 async def test_before_start_then_every_error_row_session_goes_on(server):

@@ -52,7 +52,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conversation = Conversation(
         engines=state.engines, scheduler=state.scheduler, bank=state.bank, settings=settings,
         send_json=send_json, send_bytes=websocket.send_bytes, close=close,
-        assess=getattr(state, "assess", None),
+        scorer=state.scorer, store=getattr(state, "store", None),
     )
     counted = False
     try:

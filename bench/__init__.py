@@ -1,0 +1,1 @@
+"""Benchmarks and calibration scripts of viva; see bench/README.md."""

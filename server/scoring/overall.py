@@ -1,0 +1,72 @@
+"""One answer's assessment: content, delivery, overall, and feedback worth acting on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from server.bank import Question
+from server.scoring.content import ContentResult, PointCoverage
+from server.scoring.delivery import DeliveryMetrics, biggest_habit, delivery_score
+
+#: Content dominates: knowing the material matters more than polish, but a
+#: rambling, filler-heavy answer still costs up to a quarter of the mark.
+CONTENT_WEIGHT = 0.75
+DELIVERY_WEIGHT = 0.25
+
+
+@dataclass(frozen=True)
+class Assessment:
+    question_id: str
+    content: float
+    delivery: float | None
+    overall: float
+    points: list[PointCoverage]
+    metrics: DeliveryMetrics | None
+    feedback: str
+
+
+def overall_score(content: float, delivery: float | None) -> float:
+    if delivery is None:  # typed answer: nothing to judge about delivery
+        return round(content, 1)
+    return round(CONTENT_WEIGHT * content + DELIVERY_WEIGHT * delivery, 1)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def write_feedback(question: Question, points: Sequence[PointCoverage],
+                   metrics: DeliveryMetrics | None) -> str:
+    """The most important missed point, then the biggest delivery habit. No empty praise."""
+    sentences: list[str] = []
+    missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
+    wrong = next((p for p in missed if p.misconception), None)
+    if wrong is not None:
+        sentences.append(f"Careful: '{wrong.misconception}' is not right; "
+                         f"{_lower_first(wrong.text.rstrip('.'))}.")
+    elif missed:
+        sentences.append(f"The biggest gap: you did not cover that "
+                         f"{_lower_first(missed[0].text.rstrip('.'))}.")
+    else:
+        deeper = question.deeper_probes[0].text if question.deeper_probes else None
+        sentences.append("You covered every key point" + (
+            f"; to go further, be ready for: {deeper}" if deeper else "."))
+    habit = biggest_habit(metrics) if metrics is not None else None
+    if habit:
+        sentences.append(habit)
+    return " ".join(sentences)
+
+
+def assess(question: Question, content: ContentResult,
+           metrics: DeliveryMetrics | None) -> Assessment:
+    delivery = delivery_score(metrics) if metrics is not None else None
+    return Assessment(
+        question_id=question.id,
+        content=content.content,
+        delivery=delivery,
+        overall=overall_score(content.content, delivery),
+        points=content.points,
+        metrics=metrics,
+        feedback=write_feedback(question, content.points, metrics),
+    )

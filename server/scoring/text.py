@@ -1,0 +1,103 @@
+"""Text normalisation shared by the scorers: tokens, crude stems, spans of an answer."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Spoken forms Whisper writes for notation the bank spells out, and vice versa.
+_SPOKEN = [
+    (re.compile(r"\bl ?1\b"), "l one"),
+    (re.compile(r"\bl ?2\b"), "l two"),
+    (re.compile(r"\bf ?1\b"), "f one"),
+    (re.compile(r"\bk[- ]nn\b|\bknn\b"), "k nearest neighbors"),
+    (re.compile(r"\broc[- ]?auc\b"), "roc auc"),
+    (re.compile(r"\bpr[- ]?auc\b"), "pr auc"),
+    (re.compile(r"\ba/b\b|\bab test"), "a b test"),
+    (re.compile(r"\bre-?lu\b|\brelu\b"), "relu"),
+    (re.compile(r"[-/]"), " "),
+]
+
+
+def normalize(text: str) -> str:
+    out = text.lower().replace("’", "'")
+    for pattern, repl in _SPOKEN:
+        out = pattern.sub(repl, out)
+    return out
+
+
+def stem(word: str) -> str:
+    """Just enough stemming to match 'weights'/'weight', 'underfits'/'underfitting'."""
+    for suffix in ("ization", "ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(normalize(text))
+
+
+def stems(text: str) -> list[str]:
+    return [stem(t) for t in tokens(text)]
+
+
+def contains_phrase(haystack: list[str], needle: list[str]) -> bool:
+    if not needle or len(needle) > len(haystack):
+        return False
+    first = needle[0]
+    for i, word in enumerate(haystack[: len(haystack) - len(needle) + 1]):
+        if word == first and haystack[i: i + len(needle)] == needle:
+            return True
+    return False
+
+
+_SENTENCE = re.compile(r"[^.!?;]+(?:[.!?;]+|$)")
+_CLAUSE_BREAK = re.compile(r",\s+|\s+(?=(?:and|but|so|because|which|whereas|while)\s)")
+
+
+def _clauses(text: str, offset: int) -> list[tuple[int, int]]:
+    """(start, end) character ranges of the clauses of one sentence."""
+    ranges: list[tuple[int, int]] = []
+    position = 0
+    for match in _CLAUSE_BREAK.finditer(text):
+        ranges.append((offset + position, offset + match.start()))
+        position = match.end()
+    ranges.append((offset + position, offset + len(text)))
+    return [(a, b) for a, b in ranges if len(text[a - offset: b - offset].split()) >= 3]
+
+
+def spans(text: str, max_words: int = 45) -> list[str]:
+    """Sentences, their clauses, and adjacent clause pairs: the candidate units of evidence.
+
+    Every span is a verbatim slice of `text`, so it can be quoted back as evidence.
+    """
+    ranges: list[tuple[int, int]] = []
+    for match in _SENTENCE.finditer(text):
+        raw = match.group(0)
+        lead = len(raw) - len(raw.lstrip())
+        start, end = match.start() + lead, match.start() + len(raw.rstrip())
+        if end <= start:
+            continue
+        sentence = text[start:end]
+        words = list(re.finditer(r"\S+", sentence))
+        if len(words) <= max_words:
+            ranges.append((start, end))
+        else:  # a run-on spoken sentence: overlapping windows keep spans focused
+            step = max_words // 2
+            for i in range(0, len(words), step):
+                chunk = words[i: i + max_words]
+                ranges.append((start + chunk[0].start(), start + chunk[-1].end()))
+        clauses = _clauses(sentence, start)
+        if len(clauses) > 1:
+            ranges.extend(clauses)
+            ranges.extend((a[0], b[1]) for a, b in itertools.pairwise(clauses))
+    seen: set[str] = set()
+    unique: list[str] = []
+    for a, b in ranges:
+        span = text[a:b].strip(" ,")
+        if span and span not in seen:
+            seen.add(span)
+            unique.append(span)
+    return unique

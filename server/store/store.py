@@ -1,0 +1,385 @@
+"""SessionStore: everything viva keeps about a session, committed turn by turn.
+
+Each call is its own short transaction, so a turn is on disk the moment
+`add_turn` returns and a killed server loses at most the turn in progress.
+Only SQLAlchemy Core expressions reach the database (no SQL strings), and the
+same code runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic.util import CommandError
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.store import db
+from server.store.audio import relative_audio_path, write_wav
+from server.store.schema import STATUSES, questions, sessions, store_meta, turns
+
+log = logging.getLogger("viva.store")
+
+SPEAKERS = ("candidate", "interviewer")
+_GRANT_KEY = "review_grant_secret"
+_GRANT_PREFIX = "g."
+# Compared against when the session does not exist, so that an unknown id and a
+# wrong token take the same time.
+_NO_HASH = "0" * 64
+
+
+def hash_token(token: str) -> str:
+    """sha256, hex. Tokens are 144 random bits, so a fast unsalted hash is enough:
+    there is nothing to guess, only a database file to keep useless to a reader."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite gives back naive datetimes; they were stored as UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready data: pydantic models (a protocol `Score`, `Word`) become dicts."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _without_secrets(value: Any) -> Any:
+    """Drop anything token-like before it is stored: `resume.token` inside the start
+    options, a `review_url` carrying `?token=` inside a summary."""
+    if isinstance(value, Mapping):
+        return {k: _without_secrets(v) for k, v in value.items()
+                if k not in ("token", "review_url", "key", "access_key")}
+    if isinstance(value, list | tuple):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+def _score_overall(score: Mapping[str, Any] | None) -> float | None:
+    value = score.get("overall") if score else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+class SessionStore:
+    """The store of one server (or one CLI command). Build it with `open_store`."""
+
+    def __init__(self, engine: AsyncEngine, data_dir: Path) -> None:
+        self.engine = engine
+        self.data_dir = data_dir.resolve()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._grant_secret: bytes | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def init(self, *, recover: bool = True) -> None:
+        """Create or migrate the schema; with `recover`, sessions left `active` by a
+        server that died are marked `interrupted` (the CLI passes recover=False, as a
+        server may be running beside it). One server per database: a second server
+        starting on the same PostgreSQL database would mark the first one's live
+        sessions interrupted too."""
+        try:
+            async with self.engine.begin() as conn:
+                await db.migrate(conn)
+        except CommandError as exc:
+            # Usually a database written by a newer viva: refuse rather than guess.
+            raise db.StoreError(f"cannot migrate the database at "
+                                f"{self.engine.url.render_as_string()}: {exc}") from exc
+        if recover:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(
+                    update(sessions).where(sessions.c.status == "active")
+                    # It ended, as far as anyone can tell, with its last write.
+                    .values(status="interrupted", ended_at=sessions.c.updated_at))
+            if result.rowcount:
+                log.info("marked %d unfinished session(s) interrupted", result.rowcount)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        # Serialises the read-then-write of `seq` per session within this process.
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    # ------------------------------------------------------------------ writing
+
+    async def create_session(self, session_id: str, token: str, mode: str,
+                             options: dict[str, Any]) -> None:
+        now = _now()
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(sessions).values(
+                id=session_id, mode=mode, settings=_without_secrets(_plain(options)),
+                token_hash=hash_token(token), status="active",
+                created_at=now, updated_at=now, ended_at=None, summary=None,
+            ))
+
+    async def add_question(self, session_id: str, index: int, question_id: str, category: str,
+                           prompt: str) -> None:
+        """Record the question asked at `index`; asking an index again replaces it."""
+        values = {"question_id": question_id, "category": category, "prompt": prompt,
+                  "asked_at": _now()}
+        async with self._lock(session_id), self.engine.begin() as conn:
+            existing = (await conn.execute(
+                select(questions.c.id).where(questions.c.session_id == session_id,
+                                             questions.c.index == index))).scalar()
+            if existing is None:
+                await conn.execute(insert(questions).values(session_id=session_id, index=index,
+                                                            **values))
+            else:
+                await conn.execute(update(questions).where(questions.c.id == existing)
+                                   .values(**values))
+            await self._touch(conn, session_id)
+
+    async def add_turn(self, session_id: str, turn: Mapping[str, Any]) -> None:
+        """Commit one finished turn. The same `turn_id` again updates that turn in place
+        (keeping its position), e.g. to attach a score that came later."""
+        turn = _plain(turn)
+        speaker = turn["speaker"]
+        if speaker not in SPEAKERS:
+            raise ValueError(f"speaker must be one of {SPEAKERS}, not {speaker!r}")
+        score = turn.get("score")
+        values = {
+            "speaker": speaker,
+            "kind": turn.get("kind"),
+            "text": turn.get("text") or "",
+            "question_id": turn.get("question_id"),
+            "words": turn.get("words"),
+            "segments": turn.get("segments"),
+            "score": score,
+            "overall": _score_overall(score),
+            "metrics": turn.get("metrics") if turn.get("metrics") is not None else
+            (score or {}).get("metrics"),
+            "feedback": turn.get("feedback") if turn.get("feedback") is not None else
+            (score or {}).get("feedback"),
+            "audio_path": turn.get("audio_path"),
+        }
+        turn_id = str(turn["turn_id"])
+        async with self._lock(session_id), self.engine.begin() as conn:
+            existing = (await conn.execute(
+                select(turns.c.id).where(turns.c.session_id == session_id,
+                                         turns.c.turn_id == turn_id))).scalar()
+            if existing is None:
+                last = (await conn.execute(select(func.max(turns.c.seq))
+                                           .where(turns.c.session_id == session_id))).scalar()
+                await conn.execute(insert(turns).values(
+                    session_id=session_id, turn_id=turn_id, seq=(last or 0) + 1,
+                    created_at=_now(), **values))
+            else:
+                await conn.execute(update(turns).where(turns.c.id == existing).values(**values))
+            await self._touch(conn, session_id)
+
+    async def save_audio(self, session_id: str, turn_id: str, pcm16: bytes,
+                         sample_rate: int = 16000) -> str:
+        """Write the turn's audio as `audio/{session_id}/{turn_id}.wav` under the data folder
+        (off the event loop); returns that relative path for `add_turn(audio_path=...)`."""
+        relative = relative_audio_path(session_id, turn_id)
+        await asyncio.to_thread(write_wav, self.data_dir / relative, pcm16, sample_rate)
+        return relative
+
+    async def finish_session(self, session_id: str, summary: Mapping[str, Any],
+                             status: str = "completed") -> None:
+        self._check_status(status)
+        now = _now()
+        async with self.engine.begin() as conn:
+            await conn.execute(update(sessions).where(sessions.c.id == session_id).values(
+                summary=_without_secrets(_plain(summary)), status=status, ended_at=now,
+                updated_at=now))
+        self._locks.pop(session_id, None)
+
+    async def mark_status(self, session_id: str, status: str) -> None:
+        """Set the status; `active` (a resumed session) also clears `ended_at`."""
+        self._check_status(status)
+        now = _now()
+        values: dict[str, Any] = {"status": status, "updated_at": now}
+        if status == "active":
+            values["ended_at"] = None
+        elif status == "interrupted":
+            values["ended_at"] = now
+        async with self.engine.begin() as conn:
+            await conn.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
+
+    @staticmethod
+    def _check_status(status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+
+    @staticmethod
+    async def _touch(conn: Any, session_id: str) -> None:
+        await conn.execute(update(sessions).where(sessions.c.id == session_id)
+                           .values(updated_at=_now()))
+
+    # ------------------------------------------------------------------ access
+
+    async def check_token(self, session_id: str, token: str) -> bool:
+        """True when `token` is this session's own token (what `resume` needs)."""
+        async with self.engine.connect() as conn:
+            stored = (await conn.execute(select(sessions.c.token_hash)
+                                         .where(sessions.c.id == session_id))).scalar()
+        ok = hmac.compare_digest(hash_token(token or ""), stored or _NO_HASH)
+        return ok and stored is not None
+
+    async def review_grant(self, session_id: str) -> str:
+        """A read-only credential for one session's review, derived from a secret kept in
+        the database: the sessions list (behind the access key, or on loopback) links
+        each review with it, since the session tokens themselves are not stored."""
+        secret = await self._secret()
+        digest = hmac.new(secret, f"review:{session_id}".encode(), hashlib.sha256).hexdigest()
+        return _GRANT_PREFIX + digest[:40]
+
+    async def check_access(self, session_id: str, token: str | None) -> bool:
+        """True for the session's token or its review grant: what the read endpoints take."""
+        if not token:
+            return False
+        if token.startswith(_GRANT_PREFIX):
+            exists = await self._exists(session_id)
+            return hmac.compare_digest(token, await self.review_grant(session_id)) and exists
+        return await self.check_token(session_id, token)
+
+    async def _exists(self, session_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(select(sessions.c.id)
+                                        .where(sessions.c.id == session_id))).scalar()
+        return found is not None
+
+    async def _secret(self) -> bytes:
+        if self._grant_secret is not None:
+            return self._grant_secret
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(select(store_meta.c.value)
+                                        .where(store_meta.c.key == _GRANT_KEY))).scalar()
+        if value is None:
+            try:
+                async with self.engine.begin() as conn:
+                    value = secrets.token_hex(32)
+                    await conn.execute(insert(store_meta).values(key=_GRANT_KEY, value=value))
+            except IntegrityError:  # another process made it first: use theirs
+                async with self.engine.connect() as conn:
+                    value = (await conn.execute(select(store_meta.c.value)
+                                                .where(store_meta.c.key == _GRANT_KEY))).scalar()
+        assert value is not None
+        self._grant_secret = bytes.fromhex(value)
+        return self._grant_secret
+
+    # ------------------------------------------------------------------ reading
+
+    async def get_session(self, session_id: str) -> dict[str, Any] | None:
+        """The whole session: its fields, questions by index, turns in order, summary."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
+            if row is None:
+                return None
+            asked = (await conn.execute(select(questions)
+                                        .where(questions.c.session_id == session_id)
+                                        .order_by(questions.c.index))).all()
+            said = (await conn.execute(select(turns).where(turns.c.session_id == session_id)
+                                       .order_by(turns.c.seq))).all()
+        session = self._session_dict(row)
+        session["questions"] = [{
+            "index": q.index, "question_id": q.question_id, "category": q.category,
+            "prompt": q.prompt, "asked_at": _iso(q.asked_at),
+        } for q in asked]
+        session["turns"] = [self._turn_dict(t) for t in said]
+        return session
+
+    async def list_sessions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first, with the number of questions asked, the overall score and the
+        average per category (each question counted once, by its best answer)."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(sessions).order_by(sessions.c.created_at.desc(),
+                                                                 sessions.c.id.desc())
+                                       .limit(max(1, limit)))).all()
+            ids = [r.id for r in rows]
+            asked = (await conn.execute(
+                select(questions.c.session_id, questions.c.question_id, questions.c.category)
+                .where(questions.c.session_id.in_(ids)))).all() if ids else []
+            scored = (await conn.execute(
+                select(turns.c.session_id, turns.c.question_id, turns.c.overall)
+                .where(turns.c.session_id.in_(ids), turns.c.speaker == "candidate",
+                       turns.c.overall.is_not(None)))).all() if ids else []
+        categories: dict[str, dict[str, str]] = {}
+        for q in asked:
+            categories.setdefault(q.session_id, {})[q.question_id] = q.category
+        best: dict[str, dict[str, float]] = {}
+        for t in scored:
+            per_question = best.setdefault(t.session_id, {})
+            if t.question_id is not None:
+                per_question[t.question_id] = max(t.overall, per_question.get(t.question_id, 0.0))
+        listed = []
+        for row in rows:
+            by_question = best.get(row.id, {})
+            cats = categories.get(row.id, {})
+            overall, by_category = _averages(by_question, cats)
+            # A finished session's own summary is authoritative where it has a figure.
+            summary = row.summary or {}
+            if "overall" in summary:
+                overall = summary["overall"]
+            by_category = summary.get("categories") or by_category
+            listed.append({
+                "id": row.id, "mode": row.mode, "status": row.status,
+                "created_at": _iso(row.created_at), "ended_at": _iso(row.ended_at),
+                "question_count": len(cats),
+                "answered_count": len(by_question),
+                "overall": overall,
+                "categories": by_category,
+            })
+        return listed
+
+    @staticmethod
+    def _session_dict(row: Row[Any]) -> dict[str, Any]:
+        return {
+            "id": row.id, "mode": row.mode, "status": row.status, "settings": row.settings,
+            "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at),
+            "ended_at": _iso(row.ended_at), "summary": row.summary,
+        }
+
+    @staticmethod
+    def _turn_dict(row: Row[Any]) -> dict[str, Any]:
+        return {
+            "turn_id": row.turn_id, "seq": row.seq, "speaker": row.speaker, "kind": row.kind,
+            "text": row.text, "question_id": row.question_id, "words": row.words,
+            "segments": row.segments, "score": row.score, "metrics": row.metrics,
+            "feedback": row.feedback, "audio_path": row.audio_path,
+            "created_at": _iso(row.created_at),
+        }
+
+
+def _averages(by_question: Mapping[str, float], categories: Mapping[str, str]
+              ) -> tuple[float | None, dict[str, float]]:
+    overall = _mean(by_question.values())
+    grouped: dict[str, list[float]] = {}
+    for question_id, score in by_question.items():
+        grouped.setdefault(categories.get(question_id, "other"), []).append(score)
+    return overall, {c: m for c, v in grouped.items() if (m := _mean(v)) is not None}
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 1) if values else None
