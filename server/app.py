@@ -15,6 +15,7 @@ from server.api import http, sessions, ws
 from server.api.http import CLIENT_DIR
 from server.bank import QuestionBank, load_bank
 from server.config import Settings
+from server.engines.llm import ChatLLM
 from server.engines.registry import Engines, load_engines
 from server.engines.scheduler import TranscriptionScheduler
 from server.scoring.content import ContentScorer
@@ -44,11 +45,19 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
         app.state.engines = loaded
         app.state.scheduler = scheduler
         app.state.scorer = ContentScorer(loaded.embedder.embed)
+        app.state.llm = None
+        if settings.llm_enabled:
+            assert settings.llm_base_url and settings.llm_model
+            app.state.llm = ChatLLM(settings.llm_base_url, settings.llm_model,
+                                    settings.llm_api_key, settings.llm_timeout_s,
+                                    settings.llm_json_mode, settings.llm_max_tokens)
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
         log.info("viva ready in %.1f s", app.state.ready_seconds)
         try:
             yield
         finally:
+            if app.state.llm is not None:
+                await app.state.llm.close()
             await scheduler.close()
             await store.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout_s: float = 6.0
+    #: How to ask for JSON: "object" (llama.cpp, Ollama: json_object + schema),
+    #: "schema" (OpenAI, vLLM: json_schema), "prompt" (no response_format at all).
+    llm_json_mode: Literal["object", "schema", "prompt"] = "object"
+    llm_max_tokens: int = 220
 
     # Storage and content
     database_url: str | None = None

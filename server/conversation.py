@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import re
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,7 @@ from server.audio.pcm import TARGET_RATE, StreamingResampler, pcm16_to_float
 from server.audio.vad import FRAME_S, StreamingVad, VadFrame
 from server.bank import Question, QuestionBank
 from server.config import Settings
+from server.engines.llm import ChatLLM, FieldStream
 from server.engines.registry import Engines
 from server.engines.scheduler import TranscriptionScheduler
 from server.engines.stt import TranscribeOptions, Transcription, is_probable_hallucination
@@ -38,6 +41,7 @@ from server.scoring.content import ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
 from server.scoring.overall import Assessment, assess
 from server.store import SessionStore
+from server.wording import turn_messages
 
 log = logging.getLogger("viva.conversation")
 
@@ -86,6 +90,14 @@ class TurnRecord:
     score: p.Score | None = None
 
 
+_FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
+
+
+async def _iterate(items: Iterable[Move]) -> AsyncIterator[Move]:
+    for item in items:
+        yield item
+
+
 class _Synthesis:
     """Piper running in a worker thread, its sentences queued as they are ready."""
 
@@ -129,6 +141,7 @@ class Conversation:
         close: Close,
         scorer: ContentScorer | None = None,
         store: SessionStore | None = None,
+        llm: ChatLLM | None = None,
     ) -> None:
         self.engines = engines
         self.scheduler = scheduler
@@ -139,6 +152,9 @@ class Conversation:
         self._close = close
         self.scorer = scorer
         self.store = store
+        self.llm = llm
+        self._llm_warned = False
+        self.llm_stats = {"turns": 0, "fields_used": 0, "fields_fallback": 0}
         self.finished = False
         self._coverage: dict[str, list[PointCoverage]] = {}
         self._question_done_at: float | None = None
@@ -538,7 +554,16 @@ class Conversation:
             result = AnswerResult(content.covered_ids if content else frozenset(),
                                   content.content if content else 0.0, question.category)
             reply = self.policy.on_answer(result)
-            prepared = self._prepare(reply.moves[0]) if reply.moves else None
+            wording: FieldStream | None = None
+            deadline = 0.0
+            if self.llm is not None and content is not None and reply.moves \
+                    and reply.moves[0].kind in ("followup", "question", "feedback"):
+                first = reply.moves[0]
+                messages = turn_messages(question, content.points, text, first, first.text)
+                wording = self.llm.stream_turn(messages, on_done=self._llm_done)
+                deadline = time.monotonic() + self.llm.timeout_s
+                self.llm_stats["turns"] += 1
+            prepared = self._prepare(reply.moves[0]) if reply.moves and wording is None else None
             if content is not None:
                 verbatim_text = None
                 if verbatim is not None:
@@ -555,11 +580,52 @@ class Conversation:
                         self._time_to_first_word(turn),
                     )
                 assessment = assess(question, content, metrics)
+                if wording is not None:  # the LLM may word the feedback; numbers stay ours
+                    worded = self._count(await wording.get("feedback", deadline))
+                    if worded:
+                        assessment = dataclasses.replace(assessment, feedback=worded)
                 record.score = self._score_message(turn_id, assessment)
                 await self.send(record.score)
             # Committed before the interviewer moves on: a crash now loses nothing said.
             await self._save_candidate_turn(record, turn, words, audio)
-            await self._perform(reply, prepared)
+            moves = self._worded_moves(reply, wording, deadline) if wording is not None else None
+            await self._perform(reply, prepared, moves)
+
+    def _count(self, value: str | None) -> str | None:
+        self.llm_stats["fields_used" if value else "fields_fallback"] += 1
+        return value
+
+    def _llm_done(self, fields: FieldStream) -> None:
+        if fields.errors and not self._llm_warned:
+            # Once per session: a small or misconfigured model would flood the log.
+            self._llm_warned = True
+            log.warning("session %s: LLM wording fell back to rules (%s); further "
+                        "fallbacks in this session are not logged", self.session_id,
+                        "; ".join(fields.errors[:3]))
+
+    async def _worded_moves(self, reply: Reply, wording: FieldStream,
+                            deadline: float) -> AsyncIterator[Move]:
+        """The reply's first move in the LLM's words, sentence by sentence as they
+        stream in; any field that is missing, invalid or late keeps the rule wording."""
+        first = reply.moves[0]
+        if first.kind == "feedback":
+            text = self._count(await wording.get("feedback", deadline))
+            yield dataclasses.replace(first, text=text, source="llm") if text else first
+        else:
+            match = _FIRST_SENTENCE.match(first.text)
+            rule_ack, rest = (match.group(1), match.group(2)) if match else ("", first.text)
+            ack = self._count(await wording.get("acknowledgement", deadline))
+            if ack or rule_ack:
+                yield Move("ack", ack or rule_ack, first.question_id, first.index,
+                           source="llm" if ack else "rules")
+            if first.kind == "followup":
+                asked = self._count(await wording.get("follow_up", deadline))
+                yield dataclasses.replace(first, text=asked or rest,
+                                          source="llm" if asked else "rules")
+            else:
+                yield dataclasses.replace(first, text=rest)
+        for move in reply.moves[1:]:
+            yield move
 
     async def _save_candidate_turn(self, record: TurnRecord, turn: Turn | None,
                                    words: list[p.Word], audio: np.ndarray | None,
@@ -610,13 +676,16 @@ class Conversation:
         async with self._reply_lock:
             await self._perform(reply)
 
-    async def _perform(self, reply: Reply, prepared: _Synthesis | None = None) -> None:
+    async def _perform(self, reply: Reply, prepared: _Synthesis | None = None,
+                       moves: AsyncIterator[Move] | None = None) -> None:
         if reply.rate_change == "slower":
             self.length_scale = min(2.0, self.length_scale + LENGTH_SCALE_STEP)
         elif reply.rate_change == "faster":
             self.length_scale = max(0.6, self.length_scale - LENGTH_SCALE_STEP)
         interrupted = False
-        for position, move in enumerate(reply.moves):
+        position = -1
+        async for move in moves or _iterate(reply.moves):
+            position += 1
             synthesis = prepared if position == 0 else None
             if interrupted:  # the candidate cut in: show the rest, do not talk over them
                 await self.send(self._agent_message(move))
@@ -649,7 +718,8 @@ class Conversation:
         if self.store is not None:
             self._spawn(self._save_agent_turn(uid, move), "store")
         return p.Agent(utterance_id=uid, kind=move.kind, text=move.text,
-                       question_id=move.question_id, index=move.index)
+                       question_id=move.question_id, index=move.index,
+                       source=getattr(move, "source", None))
 
     async def _save_agent_turn(self, uid: str, move: Move) -> None:
         assert self.store is not None

@@ -147,6 +147,8 @@ class Agent(_ServerMessage):
     text: str
     question_id: str | None = None
     index: int | None = None
+    #: Extension: who worded this text, "rules" or "llm" (absent where it does not apply).
+    source: Literal["rules", "llm"] | None = None
 
 
 class AudioStart(_ServerMessage):

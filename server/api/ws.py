@@ -53,6 +53,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         engines=state.engines, scheduler=state.scheduler, bank=state.bank, settings=settings,
         send_json=send_json, send_bytes=websocket.send_bytes, close=close,
         scorer=state.scorer, store=getattr(state, "store", None),
+        llm=getattr(state, "llm", None),
     )
     counted = False
     try:

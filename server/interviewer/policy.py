@@ -29,6 +29,8 @@ class Move:
     index: int | None = None
     #: Which key point a follow-up probes, or "deeper" (for logs, LLM wording, tests).
     target: str | None = None
+    #: Who worded the text: "rules" or "llm"; None for plain rule-based moves.
+    source: Literal["rules", "llm"] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,187 @@
+"""The optional LLM: any OpenAI-compatible chat endpoint, through the `openai` package.
+
+The LLM only *words* the interviewer's turn; the rubric already decided what to
+probe. Its reply is JSON, streamed: each string field is validated as soon as
+its closing quote arrives, so the acknowledgement can be spoken while the
+follow-up is still being written. A field that is missing, invalid or late is
+None, and the caller uses the rule-based wording for it instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from string import Template
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+log = logging.getLogger("viva.llm")
+PROMPTS_DIR = Path(__file__).resolve().parent.parent.parent / "prompts"
+JsonMode = Literal["object", "schema", "prompt"]
+
+
+def _speakable_sentence(value: str, max_words: int) -> str:
+    value = " ".join(value.split())
+    words = value.split()
+    if not 2 <= len(words) <= max_words:
+        raise ValueError(f"needs 2-{max_words} words, got {len(words)}")
+    if re.search(r"[{}\[\]<>`#*|\\]", value):
+        raise ValueError("contains markup a voice cannot read")
+    return value
+
+
+class TurnWording(BaseModel):
+    """What the LLM may write for one interviewer turn; every field optional."""
+
+    feedback: str | None = Field(default=None)
+    acknowledgement: str | None = Field(default=None)
+    follow_up: str | None = Field(default=None)
+
+    @field_validator("feedback")
+    @classmethod
+    def _feedback(cls, value: str | None) -> str | None:
+        return None if value is None else _speakable_sentence(value, 60)
+
+    @field_validator("acknowledgement")
+    @classmethod
+    def _ack(cls, value: str | None) -> str | None:
+        return None if value is None else _speakable_sentence(value, 30)
+
+    @field_validator("follow_up")
+    @classmethod
+    def _follow_up(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = _speakable_sentence(value, 45)
+        if not value.endswith("?"):
+            raise ValueError("a follow-up must be a question")
+        return value
+
+
+TURN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "feedback": {"type": "string"},
+        "acknowledgement": {"type": "string"},
+        "follow_up": {"type": "string"},
+    },
+    "required": ["feedback", "acknowledgement", "follow_up"],
+}
+
+
+def load_prompt(name: str) -> Template:
+    return Template((PROMPTS_DIR / f"{name}.md").read_text(encoding="utf-8"))
+
+
+_FIELD = re.compile(r'"(feedback|acknowledgement|follow_up)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+class FieldStream:
+    """Completed, validated string fields of a streamed JSON object, as they close."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        loop = asyncio.get_running_loop()
+        self._futures: dict[str, asyncio.Future[str | None]] = {f: loop.create_future()
+                                                                 for f in fields}
+        self.text = ""
+        self.errors: list[str] = []
+
+    def feed(self, chunk: str) -> None:
+        self.text += chunk
+        for match in _FIELD.finditer(self.text):
+            name, raw = match.group(1), match.group(2)
+            future = self._futures.get(name)
+            if future is None or future.done():
+                continue
+            try:
+                value = json.loads(f'"{raw}"')
+                checked = TurnWording.model_validate({name: value})
+                future.set_result(getattr(checked, name))
+            except (ValidationError, json.JSONDecodeError) as exc:
+                self.errors.append(f"{name}: {exc.__class__.__name__}")
+                future.set_result(None)
+
+    def finish(self, error: str | None = None) -> None:
+        """The stream ended (or failed): fields never written resolve to None."""
+        if error:
+            self.errors.append(error)
+        else:
+            try:
+                TurnWording.model_validate_json(self.text)
+            except ValidationError as exc:
+                self.errors.append(f"whole reply: {exc.errors()[0]['msg']}")
+        for name, future in self._futures.items():
+            if not future.done():
+                self.errors.append(f"{name}: missing")
+                future.set_result(None)
+
+    async def get(self, name: str, deadline: float) -> str | None:
+        remaining = deadline - time.monotonic()
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._futures[name]), max(0.0, remaining))
+        except TimeoutError:
+            self.errors.append(f"{name}: timeout")
+            return None
+
+
+class ChatLLM:
+    """A chat endpoint that streams JSON; one client shared by every session."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None,
+                 timeout_s: float = 6.0, json_mode: JsonMode = "object",
+                 max_tokens: int = 220) -> None:
+        from openai import AsyncOpenAI
+
+        self.model = model
+        self.name = f"{model} at {base_url}"
+        self.timeout_s = timeout_s
+        self.json_mode = json_mode
+        self.max_tokens = max_tokens
+        # Local servers take any key; the SDK insists on one.
+        self._client = AsyncOpenAI(base_url=base_url, api_key=api_key or "not-needed",
+                                   timeout=timeout_s, max_retries=0)
+
+    def _response_format(self) -> dict[str, Any] | None:
+        if self.json_mode == "object":  # llama.cpp and Ollama: grammar from the schema
+            return {"type": "json_object", "schema": TURN_SCHEMA}
+        if self.json_mode == "schema":  # OpenAI, vLLM
+            return {"type": "json_schema",
+                    "json_schema": {"name": "turn", "schema": TURN_SCHEMA}}
+        return None
+
+    def stream_turn(self, messages: list[dict[str, str]],
+                    on_done: Callable[[FieldStream], None] | None = None) -> FieldStream:
+        """Start streaming one turn's wording; read fields with `FieldStream.get`."""
+        fields = FieldStream(("feedback", "acknowledgement", "follow_up"))
+
+        async def run() -> None:
+            error = None
+            try:
+                extra: dict[str, Any] = {}
+                response_format = self._response_format()
+                if response_format is not None:
+                    extra["response_format"] = response_format
+                stream = await self._client.chat.completions.create(
+                    model=self.model, messages=messages, stream=True, temperature=0.4,
+                    max_tokens=self.max_tokens, **extra)
+                async for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        fields.feed(chunk.choices[0].delta.content)
+            except Exception as exc:  # any failure means: rule-based wording this turn
+                error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            fields.finish(error)
+            if on_done is not None:
+                on_done(fields)
+
+        task = asyncio.ensure_future(run())
+        fields.task = task  # type: ignore[attr-defined]  # keeps it alive
+        return fields
+
+    async def close(self) -> None:
+        await self._client.close()
