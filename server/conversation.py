@@ -450,8 +450,19 @@ class Conversation:
             if partial_due and (turn.partial_task is None or turn.partial_task.done()):
                 turn.last_partial_at = now
                 turn.partial_task = self._spawn(self._partial(turn), "partial")
-        elif frame.t - turn.silence_since >= required_silence(turn.text_hint, self.endpoint):
-            self._end_turn()
+        else:
+            silent_for = frame.t - turn.silence_since
+            hint = turn.text_hint
+            early = turn.speculative[1] if turn.speculative is not None else None
+            if early is not None and early.done():
+                if not early.cancelled() and early.exception() is None and early.result():
+                    hint = early.result().text  # the freshest words: they end at this silence
+            elif early is not None and silent_for < self.endpoint.unfinished_silence_s:
+                # The last partial may predate the clause just spoken ("and the second
+                # reason is"): judge the ending on the transcript of this very silence.
+                return
+            if silent_for >= required_silence(hint, self.endpoint):
+                self._end_turn()
 
     def _turn_audio(self, turn: Turn) -> np.ndarray:
         end = turn.speech_end_t + TAIL_KEEP_S if turn.silence_since is not None else self._t_in
@@ -460,10 +471,15 @@ class Conversation:
 
     def _stt_options(self, final: bool = True) -> TranscribeOptions:
         question = self.policy.current.question if self.policy and self.policy.current else None
-        hotwords = ", ".join(question.vocabulary) if question and question.vocabulary else None
+        # The question's vocabulary as a glossary prompt. Measured on Piper-spoken answers,
+        # `hotwords` made tiny.en drop whole clauses or trail off in ". . ." when the
+        # answer did not use the listed words; a glossary prompt fixed "SMOTE" and
+        # "PR-AUC" without either failure.
+        glossary = (f"Glossary: {', '.join(question.vocabulary)}."
+                    if question and question.vocabulary else None)
         return TranscribeOptions(
             language=self.options.language, beam_size=self.settings.stt_beam_size,
-            hotwords=hotwords, word_timestamps=final,
+            initial_prompt=glossary, word_timestamps=final,
         )
 
     async def _partial(self, turn: Turn) -> None:

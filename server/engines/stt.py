@@ -56,6 +56,7 @@ _HALLUCINATIONS = {
     "thank you very much", "please subscribe", "so", "the end", "i'm sorry",
 }
 _NORMALIZE = re.compile(r"[^a-z' ]+")
+_DOT_RUN = re.compile(r"(?:\s*\.){3,}")  # Whisper's ". . . ." filler on trailing silence
 
 
 def is_probable_hallucination(text: str, speech_s: float) -> bool:
@@ -114,6 +115,10 @@ class WhisperSTT:
                 # one, which makes the encoder several times cheaper for short turns.
                 chunk_length=min(30, math.ceil(duration) + 1),
                 without_timestamps=not options.word_timestamps,
+                # Speech runs at most ~5 tokens a second. A budget in proportion to the
+                # audio stops Whisper's repetition loops on short or noisy input, which
+                # otherwise hold the shared worker for seconds.
+                max_new_tokens=min(440, int(8 * duration) + 16),
                 language=options.language,
                 beam_size=options.beam_size,
                 word_timestamps=options.word_timestamps,
@@ -125,11 +130,11 @@ class WhisperSTT:
             )
             kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0)]
         words = [
-            TranscribedWord(w.word.strip(), round(w.start, 3), round(w.end, 3),
-                            round(w.probability, 3))
+            TranscribedWord(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3),
+                            round(float(w.probability), 3))
             for s in kept
             for w in (s.words or [])
-            if w.word.strip()
+            if w.word.strip().strip(".")
         ]
-        text = " ".join(s.text.strip() for s in kept).strip()
+        text = _DOT_RUN.sub(" ", " ".join(s.text.strip() for s in kept)).strip()
         return Transcription(text=text, words=words, duration_s=duration)

@@ -1,72 +1,138 @@
 """Text for the voice: ML notation rewritten the way an interviewer would say it.
 
-Piper reads "QK^T" letter by letter and "1e-3" as gibberish. The table below
-covers the notation that ML questions use; it runs on every text before TTS.
+Piper (through espeak-ng) reads "QK^T" letter by letter, "1e-3" as "one e
+three", "AUC" as "awk" and "ReLU" as "ree-loo". The table below covers the
+notation that ML questions use; it runs on every text before TTS. Only the
+audio changes: the text shown on screen keeps the notation.
+
+Letter spellings use hyphens ("A-U-C"): with spaces espeak reads a lone "A" as
+the article "uh", with hyphens it says each letter.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_MAGNITUDES = {"k": "thousand", "K": "thousand", "M": "million", "B": "billion"}
+Replacement = str | Callable[[re.Match[str]], str]
+
+
+def _scientific(match: re.Match[str]) -> str:
+    """1e-3 -> "1 times ten to the minus 3"; 1e6 -> "1000000" (Piper says "one million")."""
+    mantissa, sign, exponent = match.group(1), match.group(2) or "", int(match.group(3))
+    if sign != "-" and exponent <= 12:
+        value = float(mantissa) * 10**exponent
+        if value == int(value):
+            return str(int(value))
+    direction = "minus " if sign == "-" else ""
+    return f"{mantissa} times ten to the {direction}{exponent}"
+
+
+def _spell(letters: str) -> str:
+    """"LLMs" -> "L-L-Ms": espeak says every letter and keeps the plural."""
+    return "-".join(letters[:-2]) + "-" + letters[-2:] if letters.endswith("s") else "-".join(letters)
+
 
 # Ordered: longer, more specific patterns first.
-_RULES: list[tuple[str, str]] = [
+_RULES: list[tuple[str, Replacement]] = [
+    # Formulas.
     (r"softmax\(\s*QK\^?T\s*/\s*(?:sqrt\(d_?k\)|√d_?k|√dₖ)\s*\)\s*V", "softmax of Q K transpose over the square root of d k, times V"),
     (r"QK\^T|QKᵀ|QK\^\{T\}", "Q K transpose"),
+    (r"\b([A-Za-z])\^T\b|\b([A-Za-z])ᵀ", lambda m: f"{m.group(1) or m.group(2)} transpose"),
+    (r"\b(\d)\s*/\s*(?=sqrt\(|√)", r"\1 over "),
     (r"(?:sqrt\(d_?k\)|√d_?k|√dₖ)", "the square root of d k"),
-    (r"sqrt\(([^)]+)\)", r"the square root of \1"),
+    (r"sqrt\(([^()]+)\)", r"the square root of \1"),
     (r"√(\w+)", r"the square root of \1"),
+    (r"\b(\d)\s*/\s*(?=[A-Za-z(])", r"\1 over "),
     (r"O\(n\s*log\s*n\)", "O of n log n"),
     (r"O\(n\^2\)|O\(n²\)", "O of n squared"),
     (r"O\(1\)", "O of one"),
-    (r"O\(([^)]+)\)", r"O of \1"),
-    (r"\bROC[- ]AUC\b", "ROC A U C"),
-    (r"\bPR[- ]AUC\b", "P R A U C"),
-    (r"\bAUC\b", "A U C"),
+    (r"\bO\(([^()]+)\)", r"O of \1"),
+    (r"\b(log|exp|softmax|sigmoid|tanh|argmax|argmin|max|min)\(([^()]+)\)", r"\1 of \2"),
+    (r"(\d+(?:\.\d+)?)[eE]([-+−]?)0*(\d+)\b", _scientific),
+    # Metrics.
+    (r"\bAUROC\b|\bROC[- ]AUC\b", "R-O-C A-U-C"),
+    (r"\bAUPRC\b|\bPR[- ]AUC\b", "P-R A-U-C"),
+    (r"\bAUCs\b", "A-U-C's"),
+    (r"\bAUC\b", "A-U-C"),
+    (r"\bROC\b", "R-O-C"),
+    (r"\bPR curve", "P-R curve"),
+    (r"\bF1[- ]score", "F one score"),
+    (r"\bF1\b", "F one"),
+    (r"\bMAE\b", "M-AE"),
+    (r"\bL1/L2\b", "L one and L two"),
+    (r"\b[Lℓ]([12])[- ](norm|penalty|loss|regularization)", lambda m: f"L {_DIGITS[int(m.group(1))]} {m.group(2)}"),
+    (r"\b[Lℓ]([12])\b", lambda m: f"L {_DIGITS[int(m.group(1))]}"),
+    (r"(\w)@(\w)", r"\1 at \2"),
+    # Models, methods and libraries.
     (r"\bXGBoost\b", "X G Boost"),
     (r"\bLightGBM\b", "Light G B M"),
-    (r"\bLeaky ReLU\b", "leaky relu"),
-    (r"\bReLUs?\b", "relu"),
-    (r"\bGELU\b", "gelu"),
+    (r"\b[Ll]eaky ReLU(s?)\b", r"leaky ray-loo\1"),
+    (r"\b(?:ReLU|RELU|relu|Relu)(s?)\b", r"ray-loo\1"),
+    (r"\bGELUs\b", "jelloos"),
+    (r"\bQLoRA\b", "Q-lora"),
+    (r"\bLoRA\b", "lora"),
+    (r"\btanh\b", "tan h"),
     (r"\bk-NN\b|\bkNN\b|\bKNN\b", "k nearest neighbors"),
     (r"\bk-means\b", "k means"),
-    (r"\bL1/L2\b", "L one and L two"),
-    (r"\bL([12])\b", lambda m: f"L {_DIGITS[int(m.group(1))]}"),  # type: ignore[list-item]
-    (r"\bF1\b", "F one"),
-    (r"\bF1-score\b", "F one score"),
-    (r"\bt-SNE\b", "t S N E"),
-    (r"\bSMOTE\b", "smote"),
-    (r"\bLLMs\b", "L L Ms"),
-    (r"\bLLM\b", "L L M"),
-    (r"\bRNNs\b", "R N Ns"),
-    (r"\bCNNs\b", "C N Ns"),
-    (r"\bGBM\b", "G B M"),
-    (r"\bDNN\b", "D N N"),
-    (r"\bSGD\b", "S G D"),
-    (r"\bPCA\b", "P C A"),
-    (r"\bSHAP\b", "shap"),
-    (r"\bA/B\b", "A B"),
+    (r"\bTF-IDF\b", "T-F-I-D-F"),
+    (r"\bRoPE\b", "rope"),
+    (r"\bALiBi\b", "alibi"),
+    (r"\bNaN\b", "nan"),
+    (r"\bFAISS\b", "face"),
+    (r"\bONNX\b", "onyx"),
+    (r"\bGANs\b", "gans"),
+    (r"\bVAE(s?)\b", r"V-AE\1"),
+    (r"\b(GRU|KPI)s\b", lambda m: _spell(m.group(1)) + "'s"),
+    (r"\bCI\b", "C-I"),
+    (r"\bETA\b", "E-T-A"),
+    # Plural acronyms without vowels: espeak drops the "s" of "LLMs" and "CNNs".
+    (r"\b([BCDFGHJKLMNPQRSTVWXZ]{2,5}s)\b", lambda m: _spell(m.group(1))),
+    (r"\bA/B\b", "A-B"),
+    # Abbreviations.
     (r"\be\.g\.", "for example"),
     (r"\bi\.e\.", "that is"),
-    (r"\bvs\.?\b", "versus"),
-    (r"(\d+(?:\.\d+)?)e-(\d+)", lambda m: f"{m.group(1)} times ten to the minus {m.group(2)}"),  # type: ignore[list-item]
+    (r"\bw\.r\.t\.", "with respect to"),
+    (r"\ba\.k\.a\.", "also known as"),
+    (r"\bapprox\.", "approximately"),
+    (r"\bvs\.?(?=\s|$)", "versus"),
+    # Numbers and units.
+    (r"\b(\d+(?:\.\d+)?)([kKMB])\b", lambda m: f"{m.group(1)} {_MAGNITUDES[m.group(2)]}"),
+    (r"\b(\d+(?:\.\d+)?)\s*[x×](?=[\s,.;:!?)]|$)", r"\1 times"),
+    (r"(\d)\s*[x×]\s*(?=\d)", r"\1 by "),
+    (r"(\d)(?:\s*–\s*|-)(?=\d)", r"\1 to "),
     (r"(\d+)\s*ms\b", r"\1 milliseconds"),
-    (r"<\s*(\d)", r"under \1"),
-    (r">\s*(\d)", r"over \1"),
-    (r"(\w)\^2\b|(\w)²", lambda m: f"{m.group(1) or m.group(2)} squared"),  # type: ignore[list-item]
-    (r"(\w)\^(\w+)", r"\1 to the \2"),
-    (r"\s*→\s*|\s*->\s*", ", then "),
+    (r"(\d)\s*%", r"\1 percent"),
+    (r"~\s*(?=\d)", "about "),
+    # Operators and arrows (arrows before comparisons, comparisons before "=").
+    (r"\s*(?:→|->|=>)\s*", ", then "),
+    (r"\s*(?:>=|≥)\s*", " greater than or equal to "),
+    (r"\s*(?:<=|≤)\s*", " less than or equal to "),
+    (r"\s*(?:!=|≠)\s*", " not equal to "),
+    (r"\s*(?:==)\s*", " equals "),
+    (r"\s*≈\s*", " approximately equals "),
+    (r"\s*±\s*", " plus or minus "),
+    (r"\s*<\s*(?=[\w.])", " less than "),
+    (r"\s*>\s*(?=[\w.])", " greater than "),
+    (r"(\w)\^2\b|(\w)²", lambda m: f"{m.group(1) or m.group(2)} squared"),
+    (r"(\w)\^\{?([-−]?)(\w+)\}?", lambda m: f"{m.group(1)} to the {'minus ' if m.group(2) else ''}{m.group(3)}"),
     (r"\s*=\s*", " equals "),
     (r"\s*\+\s*", " plus "),
-    (r"(\d)\s*%", r"\1 percent"),
+    (r"\s*[·×]\s*", " times "),
+    (r"\s*−\s*|(?<=\b[\w])\s+-\s+(?=[\w]\b)|(?<=\d)\s+-\s+(?=\d)", " minus "),
+    (r"(?<![\w)])-(?=[A-Za-z]\b)", "minus "),
+    (r"∇\s*", "the gradient of "),
+    (r"[∑Σ]\s*", "the sum of "),
     (r"\bd_k\b|\bdₖ\b", "d k"),
-    (r"(\w)_(\w)", r"\1 \2"),
+    (r"(?<=\w)_(?=\w)", " "),
 ]
 _COMPILED = [(re.compile(pattern), repl) for pattern, repl in _RULES]
 
 
 def speakable(text: str) -> str:
+    """`text` as the voice should say it; plain English comes back unchanged."""
     out = text
     for pattern, repl in _COMPILED:
         out = pattern.sub(repl, out)

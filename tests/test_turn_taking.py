@@ -1,0 +1,102 @@
+"""Turn-taking on real models: wait through thinking pauses, ignore noise, yield to barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import numpy as np
+import pytest
+import websockets
+
+from server.audio.endpoint import Ending, EndpointSettings, classify_ending, required_silence
+from tests.test_roundtrip import Recorder, stream
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("text", "ending"), [
+    ("Bias is the error of a too simple model.", Ending.FINISHED),
+    ("And the second reason is...", Ending.UNFINISHED),
+    ("and the second reason is", Ending.UNFINISHED),
+    ("It reduces variance because", Ending.UNFINISHED),
+    ("So, um,", Ending.UNFINISHED),
+    ("It reduces variance", Ending.UNKNOWN),
+    ("What do you mean?", Ending.FINISHED),
+    ("", Ending.UNKNOWN),
+])
+def test_classify_ending(text, ending):
+    assert classify_ending(text) is ending
+
+
+def test_required_silence_is_patient_mid_clause_and_quick_after_a_sentence():
+    settings = EndpointSettings()
+    finished = required_silence("Regularization penalizes large weights.", settings)
+    unfinished = required_silence("The first reason is overfitting and the second is", settings)
+    opening = required_silence("So", settings)
+    assert finished <= 0.7
+    assert unfinished > 2.5
+    assert opening >= 4.0
+
+
+async def _start(ws, rec, **fields) -> dict:
+    await ws.send(json.dumps({"type": "start", "tts": False, "max_follow_ups": 0,
+                              "question_ids": ["bias-variance", "regularization"], **fields}))
+    return await rec.wait(lambda m: m["type"] == "agent" and m["kind"] == "question")
+
+
+async def test_no_cut_in_during_a_mid_clause_thinking_pause(server, speak):
+    first = speak("The first reason is that the model is too simple, and the second reason is")
+    second = speak("that it cannot capture the real pattern, so it underfits.")
+    pause = np.zeros(int(16000 * 2.5), dtype=np.float32)
+    async with websockets.connect(server.ws_url, max_size=None) as ws:
+        rec = Recorder(ws)
+        await _start(ws, rec)
+        await stream(ws, np.zeros(8000, dtype=np.float32))
+        await stream(ws, first)
+        await stream(ws, pause)
+        finals_during_pause = [m for m in rec.messages if m["type"] == "transcript" and m["final"]]
+        await stream(ws, second)
+        tail = asyncio.create_task(stream(ws, np.zeros(16000 * 6, dtype=np.float32)))
+        final = await rec.wait(lambda m: m["type"] == "transcript" and m["final"], 30)
+        tail.cancel()
+    assert finals_during_pause == [], "the interviewer took the turn during a thinking pause"
+    text = final["text"].lower()
+    assert "second reason" in text and "underfit" in text, text
+
+
+async def test_silence_and_noise_never_make_a_turn(server):
+    rng = np.random.default_rng(7)
+    noise = (rng.standard_normal(16000 * 3) * 0.02).astype(np.float32)  # fan-like hiss
+    hum = (0.05 * np.sin(2 * np.pi * 50 * np.arange(16000 * 2) / 16000)).astype(np.float32)
+    async with websockets.connect(server.ws_url, max_size=None) as ws:
+        rec = Recorder(ws)
+        await _start(ws, rec)
+        for chunk in (np.zeros(16000 * 3, dtype=np.float32), noise, hum,
+                      np.zeros(16000 * 3, dtype=np.float32)):
+            await stream(ws, chunk, frame_s=0.02)
+        await asyncio.sleep(2.0)
+    transcripts = [m for m in rec.messages if m["type"] == "transcript"]
+    assert transcripts == [], transcripts
+
+
+async def test_barge_in_stops_speech_and_keeps_the_words(server, speak):
+    words = speak("Sorry, can I start with regularization instead?")
+    async with websockets.connect(server.ws_url, max_size=None) as ws:
+        rec = Recorder(ws)
+        await ws.send(json.dumps({"type": "start", "question_ids": ["attention-transformers"]}))
+        start = await rec.wait(lambda m: m["type"] == "audio_start")
+        await stream(ws, np.zeros(int(16000 * 0.6), dtype=np.float32))
+        onset = time.monotonic()
+        talking = asyncio.create_task(stream(ws, np.concatenate(
+            [words, np.zeros(16000 * 4, dtype=np.float32)])))
+        end = await rec.wait(lambda m: m["type"] == "audio_end"
+                             and m["utterance_id"] == start["utterance_id"], 10)
+        cut_after = end["_t"] - onset
+        final = await rec.wait(lambda m: m["type"] == "transcript" and m["final"], 30)
+        talking.cancel()
+    assert end["interrupted"] is True
+    # Piper's audio starts with a little silence; the VAD needs ~100 ms of speech.
+    assert cut_after < 0.8, cut_after
+    assert "regularization" in final["text"].lower(), final["text"]
