@@ -150,6 +150,12 @@ _DETERMINERS = {
     "our", "your", "his", "her", "my", "no", "any", "some", "all", "to", "with", "for", "by",
     "two", "three", "four", "five", "several", "many", "multiple", "few", "both", "other",
 }
+#: Plurals that look like verbs ("aggregates"): never the verb of a statement.
+_PLURAL_NOUNS = {
+    "aggregates", "features", "tests", "results", "scores", "counts", "splits", "samples", "labels",
+    "points", "values", "weights", "ranks", "logs", "models", "inputs", "changes", "updates",
+    "estimates", "reports", "filters", "signals", "projects", "names",
+}
 _PRONOUNS = {"it", "they", "this", "these", "that", "those", "he", "she", "we", "you"}
 _SUBORDINATE = {
     "if", "when", "because", "since", "while", "although", "though", "once", "unless", "whereas",
@@ -317,46 +323,62 @@ def _has_finite_verb(words: list[str]) -> bool:
             return True
         if i == 0 or words[i - 1].lower() in _DETERMINERS:
             continue
-        if low.endswith("s") and not low.endswith(("ss", "'s")) and (
+        if low.endswith("s") and not low.endswith(("ss", "'s")) and low not in _PLURAL_NOUNS and (
                 _verb_base(low) is not None or low[:-1] in _EXTRA_VERBS or low[:-2] in _EXTRA_VERBS):
             return True
         previous = words[i - 1].lower()
-        if (low in _PAST or low in _EXTRA_VERBS) and previous.endswith("s") and not previous.endswith("ss"):
+        plural_subject = (previous.endswith("s") and not previous.endswith("ss")) or (
+            i <= 6 and "and" in words[:i])
+        if (low in _PAST or low in _EXTRA_VERBS) and plural_subject:
             return True  # a plural subject and its verb: "labels come from ..."
     return False
 
 
 def _starts_clause(text: str) -> bool:
-    """Whether `text` opens with a verb, so that it can finish the clause before it."""
+    """Whether `text` opens with a finite verb, so that it can finish the clause before it."""
     words = text.split()
     if not words:
         return False
     first = words[0].lower()
-    return first in _AUX or (first.endswith("s") and _verb_base(first) is not None)
+    return first in _AUX or (first.endswith("s") and (
+        _verb_base(first) is not None or first[:-1] in _EXTRA_VERBS or first[:-2] in _EXTRA_VERBS))
 
 
 def _comma_parts(text: str) -> list[str]:
-    """Comma-separated parts, with appositives dropped and short list items kept together."""
+    """The comma parts of a clause: appositives dropped, a first list kept whole."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts:
-        return [text]
+    if len(parts) < 2:
+        return parts or [text]
     # "Recall, also called sensitivity, is ..." -> "Recall is ..."
-    if len(parts) >= 3 and _starts_clause(parts[2]):
-        parts = [f"{parts[0]} {parts[2]}", *parts[3:]]
-    merged = [parts[0]]
-    for part in parts[1:]:
-        words = part.split()
-        last = merged[-1].split()
-        glue = (
-            (len(words) <= 3 or (len(words) <= 5 and ("and" in words or "or" in words)))
-            and not part.lower().startswith(_PARENTHETICAL)
-        ) or last[-1].lower() in _ADJECTIVES or (
-            len(merged) == 1 and len(last) <= 3 and not _has_finite_verb(last) and _action(last) is None)
-        if glue:
-            merged[-1] = f"{merged[-1]}, {part}"  # "plain, respectful language"
-        else:
-            merged.append(part)
-    return merged
+    subject = parts[0].split()
+    for k in range(2, len(parts)):
+        if _has_finite_verb(subject) or _action(subject) is not None:
+            break
+        if _starts_clause(parts[k]):
+            if all(len(p.split()) <= 8 for p in parts[1:k]):
+                parts = [f"{parts[0]} {parts[k]}", *parts[k + 1:]]
+            break
+    first = parts[0].split()
+    following = parts[1].split() if len(parts) > 1 else []
+    if len(parts) > 1 and (
+            # "Attention of Q, K and V equals ..."
+            (len(first) <= 3 and first[0].lower() not in _INTRO | _SUBORDINATE
+             and not _has_finite_verb(first) and _action(first) is None)
+            # "plain, respectful language"; not "clear, saying ..."
+            or (first[-1].lower() in _ADJECTIVES and not following[0].lower().endswith("ing")
+                and following[0].lower() not in _STRONG_BREAKS | _WEAK_BREAKS)):
+        parts = [f"{parts[0]}, {parts[1]}", *parts[2:]]
+    # A short list that ends with "and" or "or" stays whole: "precision, recall and F1".
+    for j in range(1, len(parts)):
+        words = parts[j].split()
+        if (len(words) > 5 or parts[j].lower().startswith(_PARENTHETICAL)
+                or words[0].lower() in _STRONG_BREAKS):
+            break
+        if "and" in words or "or" in words:
+            return [", ".join(parts[: j + 1]), *parts[j + 1:]]
+        if len(words) > 3:
+            break
+    return parts
 
 
 def _clause(text: str) -> tuple[str, bool]:
@@ -372,24 +394,26 @@ def _clause(text: str) -> tuple[str, bool]:
         text = head.strip() if len(head_words) >= 2 else tail.strip()
     words = text.split()
     first = words[0].lower() if words else ""
+    raw = [p.strip() for p in text.split(",") if p.strip()]
+    lead = raw[0].split() if raw else []
+    if len(raw) > 1 and (first in _SUBORDINATE or (first in _INTRO and len(lead) <= 6)):
+        rest = raw[1:]
+        while len(rest) > 1 and rest[0].lower().startswith(_PARENTHETICAL):
+            rest = rest[1:]  # "If all weights start equal, such as zero, every unit ..."
+        if len(" ".join(rest).split()) >= 3:
+            return _clause(", ".join(rest))[0], False
     parts = _comma_parts(text)
-    if len(parts) > 1:
-        lead_words = parts[0].split()
-        rest = ", ".join(parts[1:])
-        subordinate = first in _SUBORDINATE
-        if (subordinate or (first in _INTRO and len(lead_words) <= 6)) and len(rest.split()) >= 3:
-            return _clause(rest)[0], False
-        if len(lead_words) >= 2 or _action(lead_words) is not None:
-            return parts[0], False
-    return parts[0] if len(parts[0].split()) >= 2 else text, False
+    if len(parts[0].split()) >= 2 or _action(parts[0].split()) is not None:
+        return parts[0], False
+    return text, False
 
 
 def _is_heading(words: list[str]) -> bool:
     """A short noun heading before a colon ("Cold start:"), not a clause ("It prevents ...")."""
     if not words or len(words) > 4:
         return False
-    if _action(words) is not None and not (len(words) > 2 and words[1].lower() == "and"):
-        return False
+    if _action(words) is not None:
+        return len(words) > 2 and words[1].lower() == "and"  # "Train and test contamination"
     if words[0].lower() in _PRONOUNS or _has_finite_verb(words):
         return False
     last = words[-1].lower()
