@@ -37,7 +37,7 @@ from server.engines.stt import TranscribeOptions, Transcription, is_probable_hal
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
 from server.interviewer.speakable import speakable
-from server.scoring.content import ContentScorer, PointCoverage
+from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
 from server.scoring.overall import Assessment, assess
 from server.store import SessionStore
@@ -75,6 +75,8 @@ class Turn:
     last_partial_at: float = 0.0
     partial_task: asyncio.Task[None] | None = None
     speculative: tuple[int, asyncio.Future[Transcription | None]] | None = None
+    #: The filler-counting pass, started with the speculative final.
+    verbatim: asyncio.Future[Transcription | None] | None = None
     segments: list[tuple[float, float]] = field(default_factory=list)  # speech, turn-relative
     speech_started_at: float = 0.0
     onset_wall: float = 0.0  # monotonic clock at the first speech onset
@@ -151,6 +153,7 @@ class Conversation:
         self._send_bytes = send_bytes
         self._close = close
         self.scorer = scorer
+        self._precomputed: tuple[tuple[str, str], asyncio.Future[ContentResult]] | None = None
         self.store = store
         self.llm = llm
         self._llm_warned = False
@@ -428,6 +431,9 @@ class Conversation:
             elif turn.speculative is not None:
                 turn.speculative[1].cancel()  # they went on: the early final is stale
                 turn.speculative = None
+                if turn.verbatim is not None:
+                    turn.verbatim.cancel()
+                    turn.verbatim = None
             turn.silence_since = None
             turn.speech_started_at = onset
             self._spawn(self.send(p.Vad(state="speech", t=round(onset, 3))), "vad")
@@ -441,7 +447,11 @@ class Conversation:
             # Start the final transcription now: if the silence turns out to end the
             # turn, the text is ready (or nearly) when the endpointer decides.
             audio = self._turn_audio(turn)
-            turn.speculative = (len(self._buf), self.scheduler.final(audio, self._stt_options()))
+            self.scheduler.drop_partial(self.session_id)
+            early = self.scheduler.final(audio, self._stt_options())
+            turn.speculative = (len(self._buf), early)
+            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
+            early.add_done_callback(lambda done, turn=turn: self._precompute(turn, done))
         if turn is None:
             return
         if turn.silence_since is None:
@@ -509,6 +519,9 @@ class Conversation:
         self._turn = None
         if turn.partial_task is not None:
             turn.partial_task.cancel()
+        if speculative is None:  # ended by `end_turn` mid-speech: nothing ran early
+            self.scheduler.drop_partial(self.session_id)
+            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
         self._spawn(self._finish_turn(turn, audio, speculative), "final")
 
     async def _finish_turn(
@@ -516,7 +529,7 @@ class Conversation:
         speculative: tuple[int, asyncio.Future[Transcription | None]] | None,
     ) -> None:
         result: Transcription | None = None
-        if speculative is not None:
+        if speculative is not None and not speculative[1].cancelled():
             result = await speculative[1]
         if result is None:
             result = await self.scheduler.final(audio, self._stt_options())
@@ -560,12 +573,10 @@ class Conversation:
                 return
             # Fillers need a second, verbatim pass; start it now and let it run while
             # the content is scored and the reply's first sentence is synthesized.
-            verbatim = (self.scheduler.final(audio, self._verbatim_options())
-                        if spoken and audio is not None and len(audio) else None)
+            verbatim = turn.verbatim if spoken and turn is not None else None
             content = None
             if self.scorer is not None:
-                content = await asyncio.to_thread(self.scorer.score, question, text,
-                                                  self._coverage.get(question.id))
+                content = await self._content(question, text)
                 self._coverage[question.id] = content.points
             result = AnswerResult(content.covered_ids if content else frozenset(),
                                   content.content if content else 0.0, question.category)
@@ -582,7 +593,7 @@ class Conversation:
             prepared = self._prepare(reply.moves[0]) if reply.moves and wording is None else None
             if content is not None:
                 verbatim_text = None
-                if verbatim is not None:
+                if verbatim is not None and not verbatim.cancelled():
                     try:
                         done = await verbatim
                         verbatim_text = done.text if done else None
@@ -661,6 +672,29 @@ class Conversation:
             "metrics": score.metrics if score else None,
             "feedback": score.feedback if score else None, "audio_path": audio_path,
         }))
+
+    def _precompute(self, turn: Turn, early: asyncio.Future[Transcription | None]) -> None:
+        """Score the speculative final while the endpointer is still listening, so the
+        reply is ready the moment the turn ends (and thrown away if it does not)."""
+        if early.cancelled() or early.exception() is not None or self.scorer is None:
+            return
+        result = early.result()
+        question = self.policy.current.question if self.policy and self.policy.current else None
+        if result is None or not result.text or question is None or detect_intent(result.text):
+            return
+        key = (question.id, result.text)
+        task = asyncio.ensure_future(asyncio.to_thread(
+            self.scorer.score, question, result.text, self._coverage.get(question.id)))
+        self._precomputed = (key, task)
+
+    async def _content(self, question: Question, text: str) -> ContentResult:
+        assert self.scorer is not None
+        ready = self._precomputed
+        self._precomputed = None
+        if ready is not None and ready[0] == (question.id, text):
+            return await ready[1]
+        return await asyncio.to_thread(self.scorer.score, question, text,
+                                       self._coverage.get(question.id))
 
     def _verbatim_options(self) -> TranscribeOptions:
         return TranscribeOptions(language=self.options.language, beam_size=1,

@@ -67,6 +67,13 @@ class TranscriptionScheduler:
         self._queue.put_nowait(job)
         return future
 
+    def drop_partial(self, key: str) -> None:
+        """A final for this session is coming: its pending partial would only delay it."""
+        job = self._pending_partials.pop(key, None)
+        if job is not None and not job.future.done():
+            job.future.set_result(None)
+            self.stats["partials_dropped"] += 1
+
     def final(self, audio: np.ndarray, options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._submit(FINAL, audio, options, None)
 

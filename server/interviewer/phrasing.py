@@ -69,7 +69,8 @@ _PAST: dict[str, str] = {
     "cache": "cached", "deploy": "deployed", "retrain": "retrained",
     "crop": "cropped", "embed": "embedded",
     "distill": "distilled", "quantize": "quantized", "precompute": "precomputed",
-    "audit": "audited", "compress": "compressed", "plot": "plotted",
+    "audit": "audited", "compress": "compressed", "plot": "plotted", "confirm": "confirmed",
+    "integrate": "integrated", "merge": "merged",
 }
 _SILENT_ADVERBS = {"also", "alternatively", "then", "optionally", "finally"}
 _THIRD_PERSON = {"does": "do", "has": "have", "goes": "go", "says": "say"}
@@ -89,6 +90,8 @@ _ADJECTIVES = {
     "robust", "good", "high", "low", "new", "big", "concrete", "real", "separate", "fresh",
     "stable", "sparse", "dense", "reliable", "honest", "calm", "specific", "careful", "quick",
     "slow", "random", "independent", "respectful", "consistent", "accurate", "well-calibrated",
+    "badly", "poorly", "highly", "exponentially", "linearly", "numerically", "extra",
+    "additional", "main", "key", "full", "final", "whole",
 }
 #: Two-word verbs: "Load test under realistic traffic".
 _COMPOUND = {"load test": ("load test", "load tested"), "a b": ("A B", "A B")}
@@ -111,7 +114,7 @@ _DANGLING = {
     "they", "we", "you", "i", "he", "she", "then", "also", "only", "just", "like",
     "against", "toward", "towards", "among", "about", "up", "out", "off", "too", "lets", "let",
     "makes", "make", "gets", "get", "given", "using", "used", "called", "named", "known", "until",
-    "unless", "though", "although", "whereas", "thus", "hence", "even", "still", "least", "about",
+    "unless", "though", "although", "whereas", "thus", "hence", "even", "still", "least",
 }
 #: Words to cut before when a phrase is too long: the clause ends cleanly there.
 _STRONG_BREAKS = {
@@ -143,7 +146,9 @@ _EXTRA_VERBS = {
     "learn", "form", "pick", "serve", "feed", "optimize", "apply", "cut", "avoid", "treat",
     "encode", "process", "scale", "parallelize", "memorize", "rotate", "freeze", "simplify",
     "decouple", "store", "decide", "multiply", "squash", "connect", "focus", "lose", "output",
-    "change", "equal", "equals",
+    "change", "equal", "equals", "stabilize", "smooth", "downsample", "approximate", "ramp",
+    "create", "average", "maximize", "minimize", "limit", "search", "estimate", "produce",
+    "compute", "capture", "measure", "model", "represent", "require", "return",
 }
 _DETERMINERS = {
     "the", "a", "an", "its", "their", "this", "these", "those", "each", "every", "of", "per",
@@ -159,17 +164,21 @@ _PLURAL_NOUNS = {
 _PRONOUNS = {"it", "they", "this", "these", "that", "those", "he", "she", "we", "you"}
 _SUBORDINATE = {
     "if", "when", "because", "since", "while", "although", "though", "once", "unless", "whereas",
-    "as", "after", "before",
 }
 _PARENTHETICAL = ("such as", "for example", "e.g.", "like", "as in", "also called", "or ", "known as")
 _NO_CUT_AFTER = {
     "respect", "due", "according", "order", "prior", "relative", "compared", "close", "thanks",
     "next", "instead", "rather", "up", "able", "how", "what", "much", "many", "is", "are", "be",
+    "fan", "number", "amount", "lot", "kind", "sort", "type", "part", "fraction", "set", "out",
 }
 #: A description of the candidate ("Makes their own contribution clear") said to them.
 _PRONOUN_SWAP = {
     "their": "your", "they": "you", "them": "you", "themselves": "yourself", "theirs": "yours",
     "they're": "you're", "they've": "you've", "they'd": "you'd",
+}
+_PEOPLE = {
+    "customer", "user", "stakeholder", "person", "people", "team", "doctor", "listener",
+    "manager", "client", "pm", "patient", "colleague", "engineer", "interviewer",
 }
 MAX_WORDS = 14
 
@@ -317,20 +326,24 @@ def _first_sentence(text: str) -> str:
 
 def _has_finite_verb(words: list[str]) -> bool:
     """Whether a clause has a finite verb ("bias measures ...") or is a noun phrase."""
+    if words and words[0].lower() in _PRONOUNS - {"that", "this", "these", "those"}:
+        return True
     for i, word in enumerate(words):
         low = word.lower().strip(",;:")
         if low in _AUX or low.endswith("n't"):
             return True
         if i == 0 or words[i - 1].lower() in _DETERMINERS:
             continue
+        if word.endswith(",") or (len(words) <= 2 and i == len(words) - 1 and low.endswith("s")):
+            continue  # "Rate limits, ...": a noun, not a verb
         if low.endswith("s") and not low.endswith(("ss", "'s")) and low not in _PLURAL_NOUNS and (
                 _verb_base(low) is not None or low[:-1] in _EXTRA_VERBS or low[:-2] in _EXTRA_VERBS):
             return True
         previous = words[i - 1].lower()
-        plural_subject = (previous.endswith("s") and not previous.endswith("ss")) or (
-            i <= 6 and "and" in words[:i])
-        if (low in _PAST or low in _EXTRA_VERBS) and plural_subject:
+        if (low in _PAST or low in _EXTRA_VERBS) and previous.endswith("s") and not previous.endswith("ss"):
             return True  # a plural subject and its verb: "labels come from ..."
+        if low in _EXTRA_VERBS and i <= 6 and "and" in words[:i]:
+            return True  # "the learning rate and its schedule remain ..."
     return False
 
 
@@ -349,6 +362,9 @@ def _comma_parts(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if len(parts) < 2:
         return parts or [text]
+    # "Use Laplace, or additive, smoothing ..." -> "Use Laplace smoothing ..."
+    if len(parts) >= 3 and parts[1].lower().startswith("or ") and len(parts[1].split()) <= 3:
+        parts = [f"{parts[0]} {parts[2]}", *parts[3:]]
     # "Recall, also called sensitivity, is ..." -> "Recall is ..."
     subject = parts[0].split()
     for k in range(2, len(parts)):
@@ -371,10 +387,14 @@ def _comma_parts(text: str) -> list[str]:
     # A short list that ends with "and" or "or" stays whole: "precision, recall and F1".
     for j in range(1, len(parts)):
         words = parts[j].split()
-        if (len(words) > 5 or parts[j].lower().startswith(_PARENTHETICAL)
-                or words[0].lower() in _STRONG_BREAKS):
+        first_word = words[0].lower()
+        if (len(words) > 8 or parts[j].lower().startswith(_PARENTHETICAL)
+                or first_word in _STRONG_BREAKS or first_word.endswith("ing")
+                or _action(words) is not None or _has_finite_verb(words)):
             break
-        if "and" in words or "or" in words:
+        opens_clause = words[0].lower() in ("and", "or") and len(words) > 1 and (
+            _verb_base(words[1]) is not None or words[1].lower() in _AUX)
+        if ("and" in words or "or" in words) and not opens_clause:
             return [", ".join(parts[: j + 1]), *parts[j + 1:]]
         if len(words) > 3:
             break
@@ -434,24 +454,39 @@ def _trim(words: list[str], max_words: int) -> list[str]:
     if len(words) <= max_words:
         return words
     low = max(3, max_words // 2)
-    cut = None
+    cut = next((i for i in range(max_words, 3, -1) if words[i - 1].endswith(",")), None)
+    if cut is not None:  # the author's own clause boundary: keep it as written
+        return [*words[: cut - 1], words[cut - 1].rstrip(",")]
     for breaks in (_STRONG_BREAKS, _WEAK_BREAKS):
+        if cut is not None:
+            break
         for i in range(max_words, low - 1, -1):
             if (i < len(words) and words[i].lower().strip(",") in breaks
                     and words[i - 1].lower().strip(",") not in _NO_CUT_AFTER):
                 cut = i
                 break
-        if cut is not None:
-            break
     words = words[: cut if cut is not None else max_words]
-    while len(words) > 1 and words[-1].lower().strip(",") in _DANGLING:
-        words = words[:-1]
+    while len(words) > 1:
+        last = words[-1].lower().strip(",")
+        if last in _DANGLING or last in _ADJECTIVES:
+            words = words[:-1]
+        elif len(words) > 2 and words[-2].lower() in ("and", "or") and (
+                _verb_base(last) is not None or last in _EXTRA_VERBS or last[:-1] in _EXTRA_VERBS):
+            words = words[:-2]  # "... and handles [sparse gradients]"
+        else:
+            break
     return words
 
 
 def _convert_verbs(words: list[str], to: Literal["base", "past"], described: bool) -> list[str]:
-    """The action's verbs in one form: 'scale ... and pick ...' -> 'scaled ... and picked ...'."""
+    """The action's verbs in one form: 'scale ... and pick ...' -> 'scaled ... and picked ...'.
+
+    A description of the candidate ("Makes their own contribution clear") is said to them:
+    "their" becomes "your" unless someone or something else came up since the verb
+    ("Tells the customer what they could change", "options with their consequences").
+    """
     out: list[str] = []
+    since_verb: list[str] = []
     for i, word in enumerate(words):
         low = word.lower()
         stripped = low.strip(",")
@@ -464,12 +499,17 @@ def _convert_verbs(words: list[str], to: Literal["base", "past"], described: boo
             if not (described and stripped != base) and not bare_ok:
                 base = None
         if base is not None:
-            form = base if to == "base" else _PAST[base]
-            out.append(form + ("," if low.endswith(",") else ""))
-        elif described:
-            out.append(_PRONOUN_SWAP.get(low, word))
-        else:
-            out.append(word)
+            out.append((base if to == "base" else _PAST[base]) + ("," if low.endswith(",") else ""))
+            since_verb = []
+            continue
+        if described and stripped in _PRONOUN_SWAP:
+            own = i + 1 < len(words) and words[i + 1].lower() == "own"
+            others = any(w.lower() in _PEOPLE or (w.lower().endswith("s") and not w.lower().endswith("ss"))
+                         for w in since_verb)
+            if own or not others:
+                word = _PRONOUN_SWAP[stripped] + ("," if low.endswith(",") else "")
+        out.append(word)
+        since_verb.append(stripped)
     return out
 
 

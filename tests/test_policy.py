@@ -1,0 +1,703 @@
+"""The interviewer policy, driven turn by turn with real bank questions and no models.
+
+`Harness` plays the conversation's part: a final transcript goes through
+`detect_intent` first (a command is never scored), an answer arrives with the
+coverage and content the scorer would have given it, and a long silence is a
+call to `on_silence`. Every test asserts the moves that come back.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable
+from itertools import pairwise
+
+import pytest
+
+from server.bank import CATEGORIES, Question, QuestionBank, load_bank
+from server.interviewer.commands import detect_intent
+from server.interviewer.phrasing import _DANGLING, phrase
+from server.interviewer.policy import (
+    ACK_WORDS,
+    STRONG_CONTENT,
+    SUMMARY_WORDS,
+    AnswerResult,
+    Interviewer,
+    Move,
+    Reply,
+    question_parts,
+)
+
+# The conversation splits a rule-worded move into its acknowledgement and the rest with this.
+FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
+EMPTY_PRAISE = re.compile(
+    r"^(?:great|good|excellent|nice|awesome|perfect|well done|fantastic)(?: answer| job| work| point)?[.!]$",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(scope="module")
+def bank() -> QuestionBank:
+    return load_bank()
+
+
+class Harness:
+    """Feeds turns to an `Interviewer` the way the conversation does and records the moves."""
+
+    def __init__(self, questions: list[Question], **options) -> None:
+        options.setdefault("seed", 7)
+        self.policy = Interviewer(questions, **options)
+        self.log: list[Move] = []
+        self.scored: list[str] = []  # transcripts that were scored as answers
+
+    def _record(self, reply: Reply) -> Reply:
+        self.log.extend(reply.moves)
+        return reply
+
+    def start(self) -> Reply:
+        return self._record(self.policy.start())
+
+    @property
+    def question(self) -> Question:
+        assert self.policy.current is not None
+        return self.policy.current.question
+
+    def answer(self, covered: Iterable[str] = (), content: float | None = None) -> Reply:
+        """An answer that covered these key points (accumulated, as the scorer reports them)."""
+        state = self.policy.current
+        assert state is not None
+        before = state.best.covered if state.best else frozenset()
+        total = frozenset(covered) | before
+        if content is None:
+            weights = {kp.id: kp.weight for kp in state.question.key_points}
+            content = 100.0 * sum(weights[k] for k in total) / sum(weights.values())
+        return self._record(self.policy.on_answer(
+            AnswerResult(total, content, state.question.category)))
+
+    def answer_fraction(self, fraction: float) -> Reply:
+        """An answer covering the first `fraction` of the key points, weightiest first."""
+        points = sorted(self.question.key_points, key=lambda kp: -kp.weight)
+        return self.answer([kp.id for kp in points[: round(len(points) * fraction)]])
+
+    def say(self, transcript: str, covered: Iterable[str] = (), content: float = 0.0) -> Reply:
+        """A final transcript: a command goes to `on_intent`, anything else is scored."""
+        intent = detect_intent(transcript)
+        if intent is not None:
+            return self._record(self.policy.on_intent(intent))
+        self.scored.append(transcript)
+        return self.answer(covered, content)
+
+    def command(self, name: str) -> Reply:
+        """A `command` message from the client."""
+        return self._record(self.policy.on_intent(name))  # type: ignore[arg-type]
+
+    def silence(self) -> Reply:
+        return self._record(self.policy.on_silence())
+
+
+def kinds(reply: Reply) -> list[str]:
+    return [m.kind for m in reply.moves]
+
+
+def ack_of(move: Move) -> str:
+    match = FIRST_SENTENCE.match(move.text)
+    assert match, move.text
+    return match.group(1)
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def pick(bank: QuestionBank, *ids: str) -> list[Question]:
+    questions = [bank.get(i) for i in ids]
+    assert all(questions), ids
+    return questions  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------- question choice
+
+
+def test_choose_mixes_categories(bank: QuestionBank) -> None:
+    rng = random.Random(0)
+    for count in (3, 6):
+        chosen = bank.choose(count, rng=rng)
+        assert len(chosen) == count
+        assert len({q.category for q in chosen}) == count  # no category twice before all once
+    twelve = bank.choose(12, rng=random.Random(1))
+    assert Counter(q.category for q in twelve) == Counter({c: 2 for c in CATEGORIES})
+    assert len({q.id for q in twelve}) == 12
+
+
+def test_choose_respects_filters_and_runs_out_gracefully(bank: QuestionBank) -> None:
+    chosen = bank.choose(4, categories=["coding", "communication"], rng=random.Random(2))
+    assert [q.category for q in chosen].count("coding") == 2
+    assert [q.category for q in chosen].count("communication") == 2
+    easy = bank.choose(5, difficulty="easy", rng=random.Random(3))
+    assert all(q.difficulty == "easy" for q in easy)
+    everything = bank.choose(10_000, categories=["system-design"])
+    assert len(everything) == len(bank.filter(["system-design"]))
+
+
+# ---------------------------------------------------------------------------- interview mode
+
+
+def test_greeting_explains_how_it_works_then_asks_the_first_question(bank: QuestionBank) -> None:
+    questions = bank.choose(3, rng=random.Random(4))
+    h = Harness(questions)
+    reply = h.start()
+    assert kinds(reply) == ["greeting", "question"]
+    greeting = reply.moves[0].text
+    assert "3 machine learning questions" in greeting
+    assert "out loud" in greeting
+    for word in ("repeat", "skip", "hint", "next"):
+        assert word in greeting
+    assert len(sentences(greeting)) <= 4  # short
+    first = reply.moves[1]
+    assert first.text == f"Question 1. {questions[0].prompt}"
+    assert (first.question_id, first.index) == (questions[0].id, 1)
+
+
+def test_interview_asks_every_question_in_order_then_closes(bank: QuestionBank) -> None:
+    questions = bank.choose(4, rng=random.Random(5))
+    h = Harness(questions, max_follow_ups=2)
+    h.start()
+    asked = [h.question.id]
+    while not h.policy.finished:
+        reply = h.answer_fraction(0.5)
+        if reply.moves[-1].kind == "question":
+            asked.append(reply.moves[-1].question_id)
+    assert asked == [q.id for q in questions]
+    assert h.policy.planned == 4
+    closing = h.log[-1]
+    assert closing.kind == "closing"
+    assert "What went well:" in closing.text and "To work on:" in closing.text
+    assert h.policy.current is None
+
+
+def test_follow_up_probes_the_most_important_missed_point(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "bias-variance")
+    h = Harness([question])
+    h.start()
+    # Both definitions but not the decomposition (weight 3, the only weight-3 point with a
+    # follow-up) nor the data lever (weight 2, also has one).
+    reply = h.answer(["bias-definition", "variance-definition"])
+    (move,) = reply.moves
+    assert move.kind == "followup" and move.target == "error-decomposition"
+    assert move.text.endswith(question.follow_ups_for("error-decomposition")[0].text)
+    # Answering that follow-up covers the point; the next probe is the next gap in weight order.
+    reply = h.answer(["error-decomposition"])
+    assert reply.moves[0].target == "data-lever"
+
+
+def test_strong_answer_gets_a_deeper_probe(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "bias-variance")
+    h = Harness([question])
+    h.start()
+    reply = h.answer([kp.id for kp in question.key_points], content=92.0)
+    (move,) = reply.moves
+    assert move.kind == "followup" and move.target == "deeper"
+    assert move.text.endswith(question.deeper_probes[0].text)
+    # Still strong: the second deeper probe, never the same one twice.
+    reply = h.answer([], content=92.0)
+    assert reply.moves[0].target == "deeper"
+    assert reply.moves[0].text.endswith(question.deeper_probes[1].text)
+
+
+def test_strong_answer_still_probes_an_important_gap(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "bias-variance")
+    h = Harness([question])
+    h.start()
+    # data-lever (weight 2) is missed and has a follow-up: it comes before going deeper.
+    reply = h.answer([kp.id for kp in question.key_points if kp.id != "data-lever"], content=85.0)
+    assert reply.moves[0].target == "data-lever"
+
+
+def test_strong_answer_is_not_grilled_on_nice_to_haves(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "attention-transformers")
+    assert question.key_point("scaling-reason").weight == 1
+    assert question.follow_ups_for("scaling-reason")
+    strong = [kp.id for kp in question.key_points if kp.weight > 1]
+    h = Harness([question])
+    h.start()
+    reply = h.answer(strong, content=STRONG_CONTENT + 5)
+    assert reply.moves[0].target == "deeper"
+    # The same gap in a weaker answer is probed.
+    h = Harness([question])
+    h.start()
+    reply = h.answer(strong, content=STRONG_CONTENT - 20)
+    assert reply.moves[0].target == "scaling-reason"
+
+
+def test_weak_answer_without_probes_for_its_gaps_moves_on(bank: QuestionBank) -> None:
+    questions = pick(bank, "bias-variance", "precision-recall")
+    h = Harness(questions)
+    h.start()
+    # Everything with a follow-up is covered; the remaining gaps have none, and it is not strong.
+    reply = h.answer(["error-decomposition", "data-lever"], content=40.0)
+    assert kinds(reply) == ["question"]
+    assert reply.moves[0].question_id == "precision-recall"
+    assert "Question 2." in reply.moves[0].text
+
+
+@pytest.mark.parametrize("max_follow_ups", [0, 1, 2, 3])
+def test_moves_on_after_max_follow_ups(bank: QuestionBank, max_follow_ups: int) -> None:
+    questions = pick(bank, "kmeans-scratch", "bias-variance")
+    assert len([f for f in questions[0].follow_ups if f.key_point]) >= 3
+    h = Harness(questions, max_follow_ups=max_follow_ups)
+    h.start()
+    follow_ups = 0
+    while h.question.id == "kmeans-scratch":
+        reply = h.answer([])  # nothing covered: a probe is always available until the cap
+        if reply.moves[0].kind == "followup":
+            follow_ups += 1
+        else:
+            break
+    assert follow_ups == max_follow_ups
+    assert h.question.id == "bias-variance"
+
+
+def test_zero_follow_ups_moves_on_after_the_first_answer(bank: QuestionBank) -> None:
+    questions = pick(bank, "precision-recall", "bias-variance")
+    h = Harness(questions, max_follow_ups=0)
+    h.start()
+    reply = h.answer(["precision-def"])
+    assert kinds(reply) == ["question"]
+    assert reply.moves[0].question_id == "bias-variance"
+
+
+def test_last_answer_closes_without_saying_move_on(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "precision-recall")
+    h = Harness([question], max_follow_ups=0)
+    h.start()
+    reply = h.answer(["precision-def", "recall-def"])
+    assert reply.done and kinds(reply) == ["closing"]
+    for phrase_ in ("move on", "Moving on", "next one", "go on"):
+        assert phrase_ not in reply.moves[0].text
+
+
+# ---------------------------------------------------------------------------- acknowledgements
+
+
+def test_acknowledgement_names_what_was_covered(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "precision-recall")
+    h = Harness([question])
+    h.start()
+    reply = h.answer(["recall-def"])
+    ack = ack_of(reply.moves[0])
+    assert "recall is true positives over all actual positives" in ack
+    assert not EMPTY_PRAISE.match(ack)
+
+
+def test_acknowledgement_after_a_follow_up_names_the_new_point(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "precision-recall")
+    h = Harness([question])
+    h.start()
+    h.answer(["precision-def", "recall-def"])
+    reply = h.answer(["threshold-tradeoff"])
+    ack = ack_of(reply.moves[0])
+    assert "threshold" in ack
+    assert "precision is true positives" not in ack
+
+
+def test_nothing_new_gets_a_neutral_acknowledgement(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "precision-recall")
+    h = Harness([question])
+    h.start()
+    h.answer(["precision-def"])
+    reply = h.answer(["precision-def"])
+    assert ack_of(reply.moves[0]) in ("Okay.", "Alright.", "I see.", "Okay, thanks.")
+
+
+def test_acknowledgements_vary_and_never_repeat_back_to_back(bank: QuestionBank) -> None:
+    questions = bank.choose(12, rng=random.Random(6))
+    h = Harness(questions, max_follow_ups=2, seed=11)
+    h.start()
+    acks: list[str] = []
+    while not h.policy.finished:
+        reply = h.answer_fraction(0.4)
+        if reply.moves[0].kind in ("followup", "question"):
+            acks.append(ack_of(reply.moves[0]))
+    assert len(acks) >= 12
+    openers = [" ".join(a.split()[:2]) for a in acks]
+    for previous, current in pairwise(acks):
+        assert previous != current
+    for previous, current in pairwise(openers):
+        assert previous != current or previous.startswith("You ")  # "You used" / "You explained"
+    assert len(set(openers)) >= 4
+    for ack in acks:
+        assert not EMPTY_PRAISE.match(ack)
+    transitions = [m.text.split(" Question ")[0].split(". ", 1)[-1] for m in h.log
+                   if m.kind == "question" and m.index and m.index > 1]
+    assert len(transitions) == 11
+    for previous, current in pairwise(transitions):
+        assert previous != current
+
+
+def test_the_reported_acknowledgement_reads_as_a_complete_phrase(bank: QuestionBank) -> None:
+    """A user heard "translates both sides into user and business terms: what three and lays
+    out clear options": two key points run together, each cut mid-phrase."""
+    (question,) = pick(bank, "accuracy-latency-tradeoff-pm")
+    h = Harness([question])
+    h.start()
+    reply = h.answer(["translate-to-business"])
+    ack = ack_of(reply.moves[0])
+    assert "you translated both sides into user and business terms" in ack.lower()
+    assert "what three" not in ack and ":" not in ack
+
+
+def test_every_bank_key_point_reads_as_a_short_complete_phrase(bank: QuestionBank) -> None:
+    for question in bank.questions:
+        for kp in question.key_points:
+            for max_words in (ACK_WORDS, SUMMARY_WORDS):
+                p = phrase(kp.text, max_words)
+                words = p.text.split()
+                assert 1 <= len(words) <= max_words, kp.text
+                # A trimmed phrase never ends on "the", "of", "and" ...; one that ends where
+                # the author's clause ends ("merge them,") may.
+                tail = " ".join(words[-3:]).rstrip(",")
+                natural = re.search(re.escape(tail) + r"\s*(?:[,;:.]|$)", kp.text)
+                assert natural or words[-1].lower() not in _DANGLING, (kp.id, p.text)
+                assert not p.text.endswith((",", ":", ";")), (kp.id, p.text)
+                assert "  " not in p.did and ":" not in p.did, (kp.id, p.did)
+                assert p.did.startswith("you ") and p.missed.startswith("you didn't ")
+                assert p.strength[:1].isupper() and p.improvement[:1].isupper()
+
+
+@pytest.mark.parametrize(("text", "did", "todo"), [
+    ("Uses a concrete everyday analogy, such as a student who memorizes last year's exam answers.",
+     "you used a concrete everyday analogy", "use a concrete everyday analogy"),
+    ("Scale the features first, or large-range features dominate the distance.",
+     "you scaled the features first", "scale the features first"),
+    ("Makes their own contribution and key decisions clear, saying I rather than only we.",
+     "you made your own contribution and key decisions clear",
+     "make your own contribution and key decisions clear"),
+    ("Bias measures how far the model's predictions are from the true values on average; high "
+     "bias means underfitting.",
+     "you explained that bias measures how far the model's predictions are from the true values "
+     "on average", "remember that bias measures how far the model's predictions are from the "
+     "true values on average"),
+    ("Cold start: new users with no history get popular or trending items.",
+     "you covered cold start", "cold start"),
+    ("For regression, use variance reduction computed with running sums.",
+     "you used variance reduction computed with running sums",
+     "use variance reduction computed with running sums"),
+    ("Do not use accuracy, because predicting the majority class always scores high.",
+     "you avoided using accuracy", "avoid using accuracy"),
+    ("Recall, also called sensitivity, is true positives over all actual positives.",
+     "you explained that recall is true positives over all actual positives",
+     "remember that recall is true positives over all actual positives"),
+])
+def test_phrase_shapes(text: str, did: str, todo: str) -> None:
+    p = phrase(text, ACK_WORDS)
+    assert p.did == did
+    assert p.todo == todo
+
+
+def test_long_key_points_are_trimmed_at_a_clean_boundary() -> None:
+    p = phrase("Adam converges fast with little tuning and handles sparse or badly scaled "
+               "gradients, so it is the default for transformers.", 10)
+    assert p.text == "Adam converges fast with little tuning"  # not "... and handles sparse"
+    p = phrase("The weight gradient is one over n times X transpose times predictions minus y, and "
+               "the bias gradient is the mean of predictions minus y.", 12)
+    assert p.text.split()[-1] not in _DANGLING and "," not in p.text
+    p = phrase("Gather the inventory from friends, followed pages and groups plus recommended "
+               "unconnected content, and filter out what the user has already seen.", 12)
+    assert p.base == "gather the inventory from friends"  # cut at the comma, not mid-list
+
+
+# ---------------------------------------------------------------------------- stalls
+
+
+def test_i_dont_know_gets_the_hint_then_moves_on(bank: QuestionBank) -> None:
+    questions = pick(bank, "bias-variance", "precision-recall")
+    h = Harness(questions)
+    h.start()
+    reply = h.say("Um, I don't know.")
+    assert kinds(reply) == ["hint"]
+    assert questions[0].hint in reply.moves[0].text
+    reply = h.say("I really don't know")
+    assert kinds(reply) == ["question"] and reply.moves[0].question_id == "precision-recall"
+    assert h.policy.asked[0].skipped
+    assert h.scored == []  # neither was scored
+
+
+def test_long_silence_gets_the_hint_then_moves_on(bank: QuestionBank) -> None:
+    questions = pick(bank, "bias-variance", "precision-recall")
+    h = Harness(questions)
+    h.start()
+    reply = h.silence()
+    assert kinds(reply) == ["hint"] and questions[0].hint in reply.moves[0].text
+    reply = h.silence()
+    assert kinds(reply) == ["question"] and reply.moves[0].question_id == "precision-recall"
+
+
+def test_stalling_on_a_follow_up_moves_on_without_the_question_hint(bank: QuestionBank) -> None:
+    questions = pick(bank, "bias-variance", "precision-recall")
+    h = Harness(questions)
+    h.start()
+    assert h.answer(["bias-definition"]).moves[0].kind == "followup"
+    reply = h.say("I'm not sure")
+    assert kinds(reply) == ["question"] and reply.moves[0].question_id == "precision-recall"
+    h2 = Harness(questions)
+    h2.start()
+    h2.answer(["bias-definition"])
+    assert kinds(h2.silence()) == ["question"]
+
+
+def test_silence_after_the_session_ends_says_nothing(bank: QuestionBank) -> None:
+    h = Harness(pick(bank, "bias-variance"))
+    h.start()
+    h.command("stop")
+    assert h.silence().moves == []
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def test_commands_are_never_scored(bank: QuestionBank) -> None:
+    h = Harness(pick(bank, "bias-variance", "precision-recall"))
+    h.start()
+    for text in ("could you say that again", "give me a hint", "slow down", "can you rephrase?"):
+        h.say(text)
+    assert h.scored == [] and h.policy.asked[0].best is None
+    reply = h.say("I'd stop training when validation loss rises", covered=["complexity-lever"],
+                  content=20.0)
+    assert h.scored == ["I'd stop training when validation loss rises"]
+    assert not reply.done and h.policy.asked[0].best is not None
+
+
+def test_repeat_says_the_question_or_follow_up_again(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "bias-variance")
+    h = Harness([question])
+    h.start()
+    reply = h.say("Sorry, can you repeat the question?")
+    assert reply.moves == [Move("question", question.prompt, question.id, 1)]
+    follow_up = h.answer(["bias-definition"]).moves[0]
+    reply = h.command("repeat")
+    (move,) = reply.moves
+    assert move.kind == "followup" and move.target == follow_up.target
+    assert follow_up.text.endswith(move.text)  # the follow-up, without the acknowledgement
+    assert move.text == question.follow_ups_for("error-decomposition")[0].text
+
+
+def test_rephrase_says_the_question_another_way(bank: QuestionBank) -> None:
+    multi, single = pick(bank, "precision-recall", "backpropagation")
+    h = Harness([multi, single])
+    h.start()
+    (move,) = h.say("Can you rephrase that?").moves
+    assert move.kind == "question" and move.text != multi.prompt
+    assert move.text.endswith("what are precision and recall?")
+    assert "how do they trade off" not in move.text  # one piece at a time
+    h.command("skip")
+    (move,) = h.say("Could you put it another way?").moves
+    assert move.text != single.prompt and single.hint in move.text
+    assert move.text.endswith("explain backpropagation mathematically.")
+
+
+def test_question_parts() -> None:
+    context, asks = question_parts(
+        "Self-attention on its own doesn't know the order of the tokens. Why is that, and how do "
+        "positional encodings solve it? Compare sinusoidal, learned and rotary encodings.")
+    assert context == "Self-attention on its own doesn't know the order of the tokens."
+    assert asks == ["Why is that?", "How do positional encodings solve it?",
+                    "Compare sinusoidal, learned and rotary encodings."]
+
+
+def test_hint_then_another_angle_then_no_more(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "bias-variance")
+    h = Harness([question])
+    h.start()
+    first = h.command("hint").moves[0]
+    assert first.kind == "hint" and question.hint in first.text
+    second = h.command("hint").moves[0]
+    # The guiding question of the weightiest point that has one, not its answer.
+    assert second.text.endswith(question.follow_ups_for("error-decomposition")[0].text)
+    third = h.command("hint").moves[0]
+    assert third.text.endswith(question.follow_ups_for("data-lever")[0].text)
+    assert "best try" in h.command("hint").moves[0].text
+    # A follow-up already heard as a hint is not asked again as a probe.
+    reply = h.answer(["bias-definition"], content=30.0)
+    assert kinds(reply) == ["closing"]
+
+
+def test_skip_and_next_move_on(bank: QuestionBank) -> None:
+    questions = pick(bank, "bias-variance", "precision-recall", "backpropagation")
+    h = Harness(questions)
+    h.start()
+    reply = h.say("let's skip this one")
+    assert reply.moves[0].question_id == "precision-recall" and h.policy.asked[0].skipped
+    reply = h.say("next question")
+    assert reply.moves[0].question_id == "backpropagation"
+    assert "Question 3." in reply.moves[0].text
+
+
+def test_stop_closes_the_session(bank: QuestionBank) -> None:
+    h = Harness(pick(bank, "bias-variance", "precision-recall"))
+    h.start()
+    h.answer(["bias-definition", "variance-definition"])
+    reply = h.say("that's all for today")
+    assert reply.done and kinds(reply) == ["closing"]
+    assert reply.moves[0].text.startswith("Okay, let's stop here.")
+    assert h.policy.finished
+
+
+def test_speech_rate_commands(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "bias-variance")
+    h = Harness([question])
+    h.start()
+    reply = h.say("Can you speak slower?")
+    assert reply.rate_change == "slower"
+    assert kinds(reply) == ["ack", "question"]  # and the question again, at the new pace
+    assert reply.moves[1].text == question.prompt
+    reply = h.command("faster")
+    assert reply.rate_change == "faster" and kinds(reply) == ["ack"]
+
+
+def test_interview_keeps_the_model_answer_for_the_review(bank: QuestionBank) -> None:
+    (question,) = pick(bank, "bias-variance")
+    h = Harness([question])
+    h.start()
+    reply = h.say("tell me the answer")
+    assert kinds(reply) == ["hint"]
+    assert question.answer not in reply.moves[0].text and question.hint in reply.moves[0].text
+
+
+# ---------------------------------------------------------------------------- closing summary
+
+
+def test_closing_names_two_strengths_and_two_things_to_work_on(bank: QuestionBank) -> None:
+    questions = pick(bank, "precision-recall", "accuracy-latency-tradeoff-pm")
+    h = Harness(questions, max_follow_ups=0)
+    h.start()
+    h.answer(["precision-def", "recall-def"], content=50.0)
+    reply = h.answer(["translate-to-business", "options"], content=40.0)
+    text = reply.moves[-1].text
+    assert reply.done
+    strengths, improvements = h.policy.session_highlights()
+    assert len(strengths) == 2 and len(improvements) == 2
+    # One from each question where possible, weightiest first.
+    assert strengths[0].startswith("Precision is true positives")
+    assert strengths[1] == "Translated both sides into user and business terms"
+    went_well = text.split("What went well: ")[1].split(". To work on:")[0]
+    assert went_well == ("you explained that precision is true positives over all predicted "
+                         "positives, and you translated both sides into user and business terms")
+    to_work_on = text.split("To work on: ")[1].split(".")[0]
+    assert to_work_on.count(", and ") == 1
+    for item in strengths + improvements:
+        assert len(item.split()) <= SUMMARY_WORDS
+        assert not item.endswith((",", ":", ";"))
+
+
+def test_no_highlights_without_answers(bank: QuestionBank) -> None:
+    h = Harness(pick(bank, "bias-variance"))
+    h.start()
+    reply = h.command("stop")
+    assert "What went well" not in reply.moves[0].text
+    assert h.policy.session_highlights() == ([], [])
+
+
+# ---------------------------------------------------------------------------- drill mode
+
+
+def test_drill_gives_feedback_then_the_next_question_until_stop(bank: QuestionBank) -> None:
+    first = bank.get("bias-variance")
+    assert first is not None
+    h = Harness([first], mode="drill", reserve=list(bank.questions))
+    reply = h.start()
+    assert kinds(reply) == ["greeting", "question"]
+    assert "stop" in reply.moves[0].text and "tell me the answer" in reply.moves[0].text
+    assert "Question 1" not in reply.moves[1].text  # an open-ended loop, no numbering
+    for _ in range(8):
+        reply = h.answer_fraction(0.3)
+        assert kinds(reply) == ["feedback", "question"]
+        feedback = reply.moves[0].text
+        assert "didn't" in feedback  # what was missed
+        assert 1 <= len(sentences(feedback)) <= 2
+        assert not reply.done
+    reply = h.say("stop")
+    assert reply.done and kinds(reply) == ["closing"]
+
+
+def test_drill_feedback_when_everything_was_covered(bank: QuestionBank) -> None:
+    first = bank.get("precision-recall")
+    h = Harness([first], mode="drill", reserve=list(bank.questions))
+    h.start()
+    reply = h.answer([kp.id for kp in first.key_points])
+    assert "every key point" in reply.moves[0].text
+
+
+def test_drill_asks_the_weakest_category_first(bank: QuestionBank) -> None:
+    first = bank.get("bias-variance")
+    h = Harness([first], mode="drill", reserve=list(bank.questions), seed=3)
+    h.start()
+    h.answer([], content=10.0)  # fundamentals: weak
+    assert h.question.category == "fundamentals"
+    h.answer([kp.id for kp in h.question.key_points], content=100.0)  # fundamentals avg 55
+    weak_categories = [h.question.category]
+    h.answer([], content=20.0)  # this new category is now the weakest (20)
+    weak_categories.append(h.question.category)
+    assert weak_categories[0] != "fundamentals"  # untried categories (50) beat fundamentals (55)
+    assert weak_categories[1] == weak_categories[0]
+    scores = h.policy.category_scores()
+    assert min(scores, key=scores.get) == weak_categories[0]
+
+
+def test_drill_model_answer_on_request(bank: QuestionBank) -> None:
+    first = bank.get("bias-variance")
+    h = Harness([first], mode="drill", reserve=list(bank.questions))
+    h.start()
+    h.answer(["bias-definition"])  # feedback, then the next question at once
+    current = h.question
+    reply = h.say("Can you tell me the answer?")
+    assert kinds(reply) == ["feedback", "question"]
+    assert first.answer in reply.moves[0].text and reply.moves[0].question_id == first.id
+    assert reply.moves[1].text.endswith(current.prompt)
+    # Asked again before answering the new one: still the one just discussed; after an
+    # answer attempt on the new one, the new one's.
+    h.answer([], content=0.0)
+    assert first.answer not in h.say("what's the answer").moves[0].text
+
+
+def test_drill_dont_know_hint_then_next(bank: QuestionBank) -> None:
+    first = bank.get("bias-variance")
+    h = Harness([first], mode="drill", reserve=list(bank.questions))
+    h.start()
+    assert kinds(h.say("no idea")) == ["hint"]
+    reply = h.say("I don't know")
+    assert kinds(reply) == ["question"] and h.question.id != first.id
+
+
+# ---------------------------------------------------------------------------- resume, wording
+
+
+def test_restore_and_resume_continue_the_plan(bank: QuestionBank) -> None:
+    questions = pick(bank, "bias-variance", "precision-recall", "backpropagation")
+    h = Harness(questions)
+    h.policy.restore([(questions[0], AnswerResult(frozenset({"bias-definition"}), 30.0)),
+                      (questions[1], None)])  # asked, never answered: asked again
+    reply = h._record(h.policy.resume())
+    (move,) = reply.moves
+    assert move.text.startswith("Welcome back") and move.question_id == "precision-recall"
+    assert "Question 2." in move.text and h.policy.planned == 3
+
+
+def test_moves_keep_the_shape_the_conversation_relies_on(bank: QuestionBank) -> None:
+    """One acknowledgement sentence first; a follow-up ends with the bank's follow-up text and
+    a question with its prompt (the LLM rewording splits moves this way)."""
+    questions = bank.choose(6, rng=random.Random(8))
+    h = Harness(questions)
+    h.start()
+    while not h.policy.finished:
+        reply = h.answer_fraction(0.5)
+        move = reply.moves[0]
+        match = FIRST_SENTENCE.match(move.text)
+        assert match
+        rest = match.group(2)
+        state = h.policy.asked[move.index - 1] if move.index else None
+        if move.kind == "followup":
+            assert state is not None and rest == state.follow_ups_asked[-1].text
+        elif move.kind == "question":
+            assert rest.endswith(h.question.prompt)
