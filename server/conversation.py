@@ -62,6 +62,11 @@ PARTIAL_WINDOW_S = 30.0
 #: accuracy, so this pass only counts fillers and never replaces the transcript).
 VERBATIM_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. Uh, so, um, yeah."
 SILENCE_HINT_S = 15.0
+#: Silence before the final transcription starts speculatively. Shorter gaps are
+#: mostly between sentences, and a started Whisper call cannot be taken back.
+SPECULATE_AFTER_S = 0.3
+#: How long the live score waits for the filler-counting pass.
+VERBATIM_WAIT_S = 0.4
 LENGTH_SCALE_STEP = 0.15
 
 
@@ -90,6 +95,7 @@ class TurnRecord:
     question_id: str | None = None
     kind: str | None = None
     score: p.Score | None = None
+    audio_path: str | None = None
 
 
 _FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
@@ -444,14 +450,7 @@ class Conversation:
             turn.segments.append((round(turn.speech_started_at - turn.start_t, 3),
                                   round(silence_start - turn.start_t, 3)))
             self._spawn(self.send(p.Vad(state="silence", t=round(silence_start, 3))), "vad")
-            # Start the final transcription now: if the silence turns out to end the
-            # turn, the text is ready (or nearly) when the endpointer decides.
-            audio = self._turn_audio(turn)
-            self.scheduler.drop_partial(self.session_id)
-            early = self.scheduler.final(audio, self._stt_options())
-            turn.speculative = (len(self._buf), early)
-            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
-            early.add_done_callback(lambda done, turn=turn: self._precompute(turn, done))
+
         if turn is None:
             return
         if turn.silence_since is None:
@@ -462,6 +461,8 @@ class Conversation:
                 turn.partial_task = self._spawn(self._partial(turn), "partial")
         else:
             silent_for = frame.t - turn.silence_since
+            if turn.speculative is None and silent_for >= SPECULATE_AFTER_S:
+                self._speculate(turn)
             hint = turn.text_hint
             early = turn.speculative[1] if turn.speculative is not None else None
             if early is not None and early.done():
@@ -474,6 +475,23 @@ class Conversation:
             if silent_for >= required_silence(hint, self.endpoint):
                 self._end_turn()
 
+    def _speculate(self, turn: Turn) -> None:
+        """Start the final transcription now: if this silence ends the turn, the text
+        (and its score) are ready, or nearly, when the endpointer decides."""
+        audio = self._turn_audio(turn)
+        self.scheduler.drop_partial(self.session_id)
+        early = self.scheduler.final(audio, self._stt_options())
+        turn.speculative = (len(self._buf), early)
+
+        def chained(done: asyncio.Future[Transcription | None]) -> None:
+            if turn.speculative is None or turn.speculative[1] is not done:
+                return  # the candidate went on speaking
+            # Fillers next, still ahead of any partial; then score the words.
+            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
+            self._precompute(turn, done)
+
+        early.add_done_callback(chained)
+
     def _turn_audio(self, turn: Turn) -> np.ndarray:
         end = turn.speech_end_t + TAIL_KEEP_S if turn.silence_since is not None else self._t_in
         count = int((end - self._buf_t0) * TARGET_RATE)
@@ -485,8 +503,9 @@ class Conversation:
         # `hotwords` made tiny.en drop whole clauses or trail off in ". . ." when the
         # answer did not use the listed words; a glossary prompt fixed "SMOTE" and
         # "PR-AUC" without either failure.
+        # Partials are live captions: they skip the glossary, which costs ~0.6 s a call.
         glossary = (f"Glossary: {', '.join(question.vocabulary)}."
-                    if question and question.vocabulary else None)
+                    if final and question and question.vocabulary else None)
         return TranscribeOptions(
             language=self.options.language, beam_size=self.settings.stt_beam_size,
             initial_prompt=glossary, word_timestamps=final,
@@ -519,9 +538,8 @@ class Conversation:
         self._turn = None
         if turn.partial_task is not None:
             turn.partial_task.cancel()
-        if speculative is None:  # ended by `end_turn` mid-speech: nothing ran early
+        if speculative is None:  # ended before any speculation (`end_turn`, a short gap)
             self.scheduler.drop_partial(self.session_id)
-            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
         self._spawn(self._finish_turn(turn, audio, speculative), "final")
 
     async def _finish_turn(
@@ -535,6 +553,8 @@ class Conversation:
             result = await self.scheduler.final(audio, self._stt_options())
         if result is None:
             return
+        if turn.verbatim is None:
+            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
         speech_s = sum(end - start for start, end in turn.segments)
         if not result.text or is_probable_hallucination(result.text, speech_s):
             log.info("session %s: dropped empty or invented transcript %r", self.session_id,
@@ -593,10 +613,17 @@ class Conversation:
             prepared = self._prepare(reply.moves[0]) if reply.moves and wording is None else None
             if content is not None:
                 verbatim_text = None
+                late = False
                 if verbatim is not None and not verbatim.cancelled():
                     try:
-                        done = await verbatim
+                        # The filler count may not hold up the reply for long: past the
+                        # budget the live card counts the fillers the plain transcript
+                        # kept, and the stored turn is completed when the pass lands.
+                        done = await asyncio.wait_for(asyncio.shield(verbatim),
+                                                      VERBATIM_WAIT_S)
                         verbatim_text = done.text if done else None
+                    except TimeoutError:
+                        late = True
                     except Exception:  # fillers are a nicety; never lose the turn for them
                         log.exception("verbatim pass failed")
                 metrics = None
@@ -615,6 +642,9 @@ class Conversation:
                 await self.send(record.score)
             # Committed before the interviewer moves on: a crash now loses nothing said.
             await self._save_candidate_turn(record, turn, words, audio)
+            if content is not None and spoken and late and verbatim is not None:
+                self._spawn(self._complete_fillers(record, question, content, turn, words,
+                                                   audio, verbatim), "fillers")
             moves = self._worded_moves(reply, wording, deadline) if wording is not None else None
             await self._perform(reply, prepared, moves)
 
@@ -654,16 +684,31 @@ class Conversation:
         for move in reply.moves[1:]:
             yield move
 
+    async def _complete_fillers(self, record: TurnRecord, question: Question,
+                                content: ContentResult, turn: Turn | None,
+                                words: list[p.Word], audio: np.ndarray | None,
+                                verbatim: asyncio.Future[Transcription | None]) -> None:
+        """The verbatim pass came in after the live score: rescore delivery for the
+        record (summary, review) with the fillers it found."""
+        done = await verbatim
+        if done is None:
+            return
+        metrics = measure([TimedWord(w.word, w.start, w.end) for w in words],
+                          turn.segments if turn else [], record.text, done.text,
+                          self._time_to_first_word(turn))
+        record.score = self._score_message(record.turn_id, assess(question, content, metrics))
+        await self._save_candidate_turn(record, turn, words, None)
+
     async def _save_candidate_turn(self, record: TurnRecord, turn: Turn | None,
                                    words: list[p.Word], audio: np.ndarray | None,
                                    kind: str | None = "answer") -> None:
         if self.store is None:
             return
-        audio_path = None
         if audio is not None and len(audio):
             pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
-            audio_path = await self._persist(
+            record.audio_path = await self._persist(
                 self.store.save_audio(self.session_id, record.turn_id, pcm, TARGET_RATE))
+        audio_path = record.audio_path
         score = record.score
         await self._persist(self.store.add_turn(self.session_id, {
             "turn_id": record.turn_id, "speaker": "candidate", "kind": kind,
@@ -762,6 +807,11 @@ class Conversation:
         return _Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale)
 
     def _agent_message(self, move: Move) -> p.Agent:
+        if move.kind == "question" and move.question_id and self.scorer is not None:
+            question = self.bank.get(move.question_id)
+            if question is not None:
+                # Embedding a question's rubric takes ~0.9 s cold; do it while it is asked.
+                self._spawn(asyncio.to_thread(self.scorer.warm, question), "warm")
         self._utterance_counter += 1
         uid = f"u{self._utterance_counter}"
         self.records.append(TurnRecord(uid, "interviewer", move.text, move.question_id, move.kind))

@@ -37,12 +37,17 @@ async def test_spoken_and_typed_answers_score_alike(server, speak):
     async with websockets.connect(server.ws_url, max_size=None) as ws:
         rec = Recorder(ws)
 
+        tails: list[asyncio.Task[None]] = []
+
         async def say() -> None:
             await stream(ws, np.zeros(8000, dtype=np.float32))
             await stream(ws, audio)
-            asyncio.create_task(stream(ws, np.zeros(16000 * 5, dtype=np.float32)))
+            # The microphone stays open after the answer, as a browser's does.
+            tails.append(asyncio.create_task(stream(ws, np.zeros(16000 * 5, dtype=np.float32))))
 
         spoken = await _score_for(ws, rec, say)
+        for tail in tails:
+            tail.cancel()
     async with websockets.connect(server.ws_url, max_size=None) as ws:
         rec = Recorder(ws)
 

@@ -4,7 +4,8 @@ Key point texts are written for a rubric, in three shapes:
 
 * an action, either imperative ("Scale the features first, or ...") or a
   description of the candidate ("Uses a concrete everyday analogy, such as ...");
-* a heading before a colon ("Cold start: new users get ...");
+* a label: a heading before a colon ("Cold start: new users get ...") or a noun
+  phrase without a verb ("Transaction features such as amount, ...");
 * a statement ("Bias measures how far the predictions are ...").
 
 `phrase()` cuts the text to its first clause, trims it at a word boundary that
@@ -94,7 +95,7 @@ _ADJECTIVES = {
     "additional", "main", "key", "full", "final", "whole",
 }
 #: Two-word verbs: "Load test under realistic traffic".
-_COMPOUND = {"load test": ("load test", "load tested"), "a b": ("A B", "A B")}
+_COMPOUND = {"load test": ("load test", "load tested")}
 #: Opening phrases that frame the main clause: dropped when a comma closes them soon.
 _INTRO = {
     "for", "during", "to", "in", "without", "with", "after", "at", "when", "if", "because", "as",

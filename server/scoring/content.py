@@ -39,6 +39,8 @@ class ContentWeights:
     #: A span this close to a misconception (and closer to it than to the point) is wrong.
     misconception_floor: float = 0.62
     misconception_margin: float = 0.0
+    #: Saying "you claimed X" needs more certainty than refusing credit does.
+    misconception_report: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,15 @@ class ContentScorer:
             texts = [kp.text, *paraphrases, *kp.misconceptions]
             vectors = self.embed(texts)
             n = len(paraphrases)
+            # A term that several key points share ("overfitting") shows none of them in
+            # particular; only terms distinctive to this point earn the word bonus.
+            shared = {t for other in question.key_points if other.id != kp.id
+                      for t in other.terms}
             self._anchors[key] = _Anchors(
                 statement=vectors[:1],
                 paraphrases=vectors[1: 1 + n],
                 misconceptions=vectors[1 + n:],
-                term_stems=[stems(t) for t in kp.terms],
+                term_stems=[stems(t) for t in kp.terms if t not in shared],
             )
         return self._anchors[key]
 
@@ -144,7 +150,8 @@ class ContentScorer:
             for i, score in enumerate(mis.max(axis=1)):
                 if score >= w.misconception_floor and score > meaning[i] + w.misconception_margin:
                     combined[i] = 0.0
-                    wrong[i] = kp.misconceptions[int(closest[i])]
+                    if score >= w.misconception_report:
+                        wrong[i] = kp.misconceptions[int(closest[i])]
         best = int(combined.argmax())
         covered = bool(combined[best] >= w.threshold)
         flagged = next((m for m in wrong if m is not None), None)
