@@ -103,7 +103,9 @@ def speak(engines) -> Callable[[str], np.ndarray]:
     def say(text: str, length_scale: float = 1.0) -> np.ndarray:
         key = (text, length_scale)
         if key not in cache:
-            pcm = b"".join(chunk.pcm for chunk in engines.tts.synthesize(text, length_scale))
+            # Without Piper's noise, so every run hears the same audio.
+            pcm = b"".join(chunk.pcm for chunk in
+                           engines.tts.synthesize(text, length_scale, variation=False))
             audio = pcm16_to_float(pcm)
             cache[key] = StreamingResampler(engines.tts.sample_rate).process(audio)
         return cache[key]

@@ -24,7 +24,8 @@ class TextToSpeech(Protocol):
     name: str
     sample_rate: int
 
-    def synthesize(self, text: str, length_scale: float = 1.0) -> Iterator[SpeechChunk]: ...
+    def synthesize(self, text: str, length_scale: float = 1.0,
+                   variation: bool = True) -> Iterator[SpeechChunk]: ...
 
 
 def resolve_piper_voice(spec: str) -> Path:
@@ -53,9 +54,15 @@ class PiperTTS:
         self._voice = PiperVoice.load(self.voice_path)
         self.sample_rate: int = self._voice.config.sample_rate
 
-    def synthesize(self, text: str, length_scale: float = 1.0) -> Iterator[SpeechChunk]:
+    def synthesize(self, text: str, length_scale: float = 1.0,
+                   variation: bool = True) -> Iterator[SpeechChunk]:
+        """`variation=False` zeroes Piper's noise: the same text gives the same audio
+        (tests and benchmarks need that; a live voice sounds better with it)."""
         from piper import SynthesisConfig
 
         config = SynthesisConfig(length_scale=length_scale)
+        if not variation:
+            config.noise_scale = 0.0
+            config.noise_w_scale = 0.0
         for chunk in self._voice.synthesize(text, syn_config=config):
             yield SpeechChunk(pcm=chunk.audio_int16_bytes)

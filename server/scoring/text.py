@@ -65,8 +65,8 @@ def _clauses(text: str, offset: int) -> list[tuple[int, int]]:
         ranges.append((offset + position, offset + match.start()))
         position = match.end()
     ranges.append((offset + position, offset + len(text)))
-    # Three-word fragments ("which is overfitting") are too thin to cover a point alone.
-    return [(a, b) for a, b in ranges if len(text[a - offset: b - offset].split()) >= 4]
+    # Shorter fragments carry no claim; three words ("and early stopping") can name one.
+    return [(a, b) for a, b in ranges if len(text[a - offset: b - offset].split()) >= 3]
 
 
 def spans(text: str, max_words: int = 45) -> list[str]:
