@@ -27,6 +27,8 @@ from server.scoring.text import contains_phrase, stems
 from server.scoring.text import spans as answer_spans
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+_STOP = {"the", "a", "an", "of", "to", "is", "it", "and", "or", "in", "on", "for", "with", "that",
+         "this", "be", "are", "doesn't", "does", "not", "no", "it's", "its", "by", "as", "at"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class _Anchors:
     paraphrases: np.ndarray  # (n, d), multi-word terms
     misconceptions: np.ndarray  # (m, d)
     term_stems: list[list[str]] = field(default_factory=list)
+    paraphrase_words: list[set[str]] = field(default_factory=list)
 
 
 def weighted_content(points: Sequence[PointCoverage]) -> float:
@@ -100,6 +103,7 @@ class ContentScorer:
                 paraphrases=vectors[1: 1 + n],
                 misconceptions=vectors[1 + n:],
                 term_stems=[stems(t) for t in kp.terms if t not in shared],
+                paraphrase_words=[set(stems(t)) - _STOP for t in paraphrases],
             )
         return self._anchors[key]
 
@@ -134,10 +138,17 @@ class ContentScorer:
         if not spans:
             return PointCoverage(kp.id, kp.text, kp.weight, False, None, 0.0)
         anchors = self._anchors_for(question, kp)
-        meaning = span_vectors @ anchors.statement.T
+        meaning = (span_vectors @ anchors.statement.T)[:, 0]
         if len(anchors.paraphrases):
-            meaning = np.maximum(meaning, span_vectors @ anchors.paraphrases.T)
-        meaning = meaning.max(axis=1)
+            similar = span_vectors @ anchors.paraphrases.T
+            # Embeddings blur antonyms ("overfitting" sits next to "underfitting"): a
+            # paraphrase only vouches for a span that shares a content word with it.
+            for i, words in enumerate(span_stems):
+                present = set(words)
+                for j, needed in enumerate(anchors.paraphrase_words):
+                    if needed and not needed & present:
+                        similar[i, j] = 0.0
+            meaning = np.maximum(meaning, similar.max(axis=1))
         hits = np.array([
             min(w.max_term_hits, sum(contains_phrase(words, term) for term in anchors.term_stems))
             for words in span_stems
