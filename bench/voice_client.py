@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import websockets
 
+from server.audio.pcm import float_to_pcm16
+
 RATE = 16000
 FRAME_S = 0.02
 FRAME_SAMPLES = int(RATE * FRAME_S)
@@ -237,7 +239,7 @@ class Mic:
                     if len(chunk) < FRAME_SAMPLES:
                         chunk = np.concatenate(
                             [chunk, np.zeros(FRAME_SAMPLES - len(chunk), dtype=np.float32)])
-                    data = (np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes()
+                    data = float_to_pcm16(chunk)
                     clip.frame_times.append(now)
                     clip.pos += FRAME_SAMPLES
                     if clip.pos >= len(clip.audio):

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from server import protocol as p
 from server.audio.endpoint import EndpointSettings, required_silence
-from server.audio.pcm import TARGET_RATE, StreamingResampler, pcm16_to_float
+from server.audio.pcm import TARGET_RATE, StreamingResampler, float_to_pcm16, pcm16_to_float
 from server.audio.vad import FRAME_S, StreamingVad, VadFrame
 from server.bank import Question, QuestionBank
 from server.config import Settings
@@ -705,7 +705,7 @@ class Conversation:
         if self.store is None:
             return
         if audio is not None and len(audio):
-            pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+            pcm = float_to_pcm16(audio)
             record.audio_path = await self._persist(
                 self.store.save_audio(self.session_id, record.turn_id, pcm, TARGET_RATE))
         audio_path = record.audio_path

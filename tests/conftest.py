@@ -9,7 +9,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -126,6 +128,32 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
             cost = 0 if ref[i - 1] == hyp[j - 1] else 1
             d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + cost)
     return float(d[len(ref), len(hyp)]) / max(1, len(ref))
+
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
+    # Without these Chromium keeps calling home, and this machine's closed network refuses.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@contextmanager
+def launch_chromium(*extra_flags: str) -> Iterator[Any]:
+    """Debian's Chromium through Playwright; skips (or fails in CI) when either is missing."""
+    executable = chromium_path()
+    need(executable is not None, "Chromium not installed (Debian package 'chromium')")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "playwright not installed")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True,
+                                     args=[*CHROMIUM_FLAGS, *extra_flags])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def chromium_path() -> str | None:

@@ -7,7 +7,8 @@ import wave
 import numpy as np
 import pytest
 
-from tests.conftest import chromium_path, need
+from server.audio.pcm import float_to_pcm16
+from tests.conftest import launch_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -20,42 +21,16 @@ def write_wav(path, audio: np.ndarray, rate: int = 16000) -> None:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(rate)
-        wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+        wav.writeframes(float_to_pcm16(audio))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    need(executable is not None, "Chromium not installed (Debian package 'chromium')")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "playwright not installed")
-    with sync_playwright() as pw:
-        yield pw, executable
-
-
-def launch(pw, executable: str, wav_path):
-    return pw.chromium.launch(
-        executable_path=executable,
-        headless=True,
-        args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav_path}",
-            "--autoplay-policy=no-user-gesture-required",
-        ],
-    )
-
-
-def test_spoken_answer_appears_and_reply_plays(browser, server, speak, tmp_path):
-    pw, executable = browser
+def test_spoken_answer_appears_and_reply_plays(server, speak, tmp_path):
     silence = np.zeros(16000 * 2, dtype=np.float32)
     wav_path = tmp_path / "answer.wav"
     write_wav(wav_path, np.concatenate([silence, speak(ANSWER), np.zeros(16000 * 25, np.float32)]))
-    chromium = launch(pw, executable, wav_path)
-    try:
+    fake_microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                       f"--use-file-for-fake-audio-capture={wav_path}")
+    with launch_chromium(*fake_microphone) as chromium:
         page = chromium.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -77,5 +52,3 @@ def test_spoken_answer_appears_and_reply_plays(browser, server, speak, tmp_path)
         assert page.evaluate("window.viva.audioFramesReceived") > 10
         assert not errors, errors
         page.screenshot(path=str(tmp_path / "page.png"))
-    finally:
-        chromium.close()

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from server.audio.pcm import float_to_pcm16
 from server.engines.stt import TranscribeOptions
-from tests.conftest import chromium_path, need
+from tests.conftest import launch_chromium
 from tests.test_sessions_api import attach_store, open_seeder, score, seed_session
 
 pytestmark = pytest.mark.slow
@@ -59,7 +60,7 @@ def recorded(engines, speak) -> dict[str, Any]:
     segments = [[round(len(gap) / 16000, 3), round(um_end, 3)],
                 [round(one_start, 3), round(one_start + len(one) / 16000, 3)],
                 [round(two_start, 3), round(two_start + len(two) / 16000, 3)]]
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm = float_to_pcm16(audio)
     return {"words": words, "segments": segments, "pcm": pcm, "seconds": len(audio) / 16000}
 
 
@@ -110,23 +111,8 @@ def review_server(make_server, recorded) -> Any:
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium_path()
-    need(executable is not None, "Chromium not installed (Debian package 'chromium')")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "playwright not installed")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=executable, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-                  "--disable-background-networking", "--no-first-run", "--disable-sync",
-                  "--disable-component-update"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 def test_review_page_marks_words_and_plays_from_a_clicked_word(browser, review_server, recorded,

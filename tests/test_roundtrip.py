@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import websockets
 
+from server.audio.pcm import float_to_pcm16
 from tests.conftest import word_error_rate
 
 pytestmark = pytest.mark.slow
@@ -25,8 +26,7 @@ async def stream(ws, audio: np.ndarray, frame_s: float = 0.02) -> None:
     step = int(16000 * frame_s)
     start = time.monotonic()
     for i, offset in enumerate(range(0, len(audio), step)):
-        chunk = np.clip(audio[offset: offset + step], -1, 1)
-        await ws.send((chunk * 32767).astype("<i2").tobytes())
+        await ws.send(float_to_pcm16(audio[offset: offset + step]))
         delay = start + (i + 1) * frame_s - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ import websockets
 import yaml
 
 from server.engines.stt import TranscribeOptions
-from server.scoring.delivery import FILLERS
+from server.scoring.delivery import count_fillers
 from tests.test_roundtrip import Recorder, stream
 
 pytestmark = pytest.mark.slow
@@ -80,10 +79,7 @@ def test_filler_recall_on_piper_spoken_fillers(engines, speak):
         verbatim = engines.stt.transcribe(
             audio, TranscribeOptions(initial_prompt=VERBATIM_PROMPT, word_timestamps=False))
 
-        def fillers(text: str) -> int:
-            return sum(1 for w in re.findall(r"[a-z']+", text.lower()) if w in FILLERS)
-
-        detected = max(fillers(plain.text), fillers(verbatim.text))
+        detected = max(count_fillers(plain.text), count_fillers(verbatim.text))
         found += min(detected, item["fillers"])
         expected += item["fillers"]
         content_damage += int(detected > item["fillers"] + 1)  # invented fillers
