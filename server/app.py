@@ -18,6 +18,7 @@ from server.config import Settings
 from server.engines.llm import ChatLLM
 from server.engines.registry import Engines, load_engines
 from server.engines.scheduler import TranscriptionScheduler
+from server.interviewer.policy import opening_phrases
 from server.scoring.content import ContentScorer
 from server.store import open_store
 
@@ -51,6 +52,10 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
             app.state.llm = ChatLLM(settings.llm_base_url, settings.llm_model,
                                     settings.llm_api_key, settings.llm_timeout_s,
                                     settings.llm_json_mode, settings.llm_max_tokens)
+        warm = getattr(loaded.tts, "warm", None)
+        if warm is not None:  # the openings of replies, ready before the first reply
+            app.state.warming = asyncio.create_task(asyncio.to_thread(
+                warm, opening_phrases(), settings.tts_length_scale))
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
         log.info("viva ready in %.1f s", app.state.ready_seconds)
         try:

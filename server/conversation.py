@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,11 +36,12 @@ from server.engines.scheduler import TranscriptionScheduler
 from server.engines.stt import TranscribeOptions, Transcription, is_probable_hallucination
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
-from server.interviewer.speakable import speakable
+from server.interviewer.speakable import first_clause, speakable
 from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
 from server.scoring.overall import Assessment, assess
 from server.store import SessionStore
+from server.turn import Piece, Preview, Turn, done_text, join_pieces, join_texts, piece_text
 from server.wording import turn_messages
 
 log = logging.getLogger("viva.conversation")
@@ -57,34 +58,31 @@ AUDIO_FRAME_S = 0.04
 #: While the interviewer speaks, its own voice may leak back through the microphone;
 #: demand a clearer speech signal before treating it as barge-in.
 ECHO_GUARD_THRESHOLD = 0.65
-PARTIAL_WINDOW_S = 30.0
+PARTIAL_WINDOW_S = 20.0  # the short-window transcription road (engines/stt.py)
+MIN_PARTIAL_S = 0.5
 #: Whisper drops "um" and "uh"; a disfluent prompt brings them back (at some cost in
 #: accuracy, so this pass only counts fillers and never replaces the transcript).
 VERBATIM_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. Uh, so, um, yeah."
 SILENCE_HINT_S = 15.0
-#: Silence before the final transcription starts speculatively. Shorter gaps are
-#: mostly between sentences, and a started Whisper call cannot be taken back.
-SPECULATE_AFTER_S = 0.3
-#: How long the live score waits for the filler-counting pass.
-VERBATIM_WAIT_S = 0.4
+#: A turn is cut into pieces at pauses (server/turn.py). Each piece costs one encoder
+#: pass (~0.1 s), so a pause cuts at once only when this much speech is uncut ...
+MIN_PIECE_S = 2.5
+#: ... and otherwise once it has lasted this long, which is also how early the last
+#: phrase of a turn starts transcribing, before the endpointer has decided.
+SPECULATE_AFTER_S = 0.15
+#: Speech with no pause at all is cut anyway, well before the 20 s short-window limit.
+MAX_PIECE_S = 15.0
+#: Words of the turn so far given to Whisper as context for the next piece.
+CONTEXT_WORDS = 40
+#: The reply is worked out (scored, decided, first sentence synthesized) this long
+#: before the endpointer would end the turn, so that it is ready when it does.
+PREVIEW_LEAD_S = 1.0
+#: How long the live score waits for the filler-counting pass once the reply is ready.
+VERBATIM_WAIT_S = 0.3
 LENGTH_SCALE_STEP = 0.15
-
-
-@dataclass
-class Turn:
-    turn_id: str
-    start_t: float  # input time (s) of the turn's first sample
-    speech_end_t: float = 0.0
-    silence_since: float | None = None
-    text_hint: str = ""  # the latest partial text, for the endpointer
-    last_partial_at: float = 0.0
-    partial_task: asyncio.Task[None] | None = None
-    speculative: tuple[int, asyncio.Future[Transcription | None]] | None = None
-    #: The filler-counting pass, started with the speculative final.
-    verbatim: asyncio.Future[Transcription | None] | None = None
-    segments: list[tuple[float, float]] = field(default_factory=list)  # speech, turn-relative
-    speech_started_at: float = 0.0
-    onset_wall: float = 0.0  # monotonic clock at the first speech onset
+#: Silence after a reply's opening spoken on its own: a comma's, or a full stop's.
+OPENING_PAUSE_S = 0.12
+SENTENCE_PAUSE_S = 0.25
 
 
 @dataclass
@@ -96,6 +94,40 @@ class TurnRecord:
     kind: str | None = None
     score: p.Score | None = None
     audio_path: str | None = None
+
+
+@dataclass
+class _Ready:
+    """A reply worked out ahead of the end of the turn (see `Conversation._start_preview`)."""
+
+    question_id: str
+    content: ContentResult | None
+    policy: Interviewer
+    reply: Reply
+    synthesis: _Synthesis | None
+    epoch: tuple[int, int]  # the policy and the number of records it was worked out on
+
+
+def _forward(source: asyncio.Future[Transcription | None],
+             target: asyncio.Future[Transcription | None]) -> None:
+    if target.done():
+        return
+    if source.cancelled() or source.exception() is not None:
+        target.set_result(None)
+    else:
+        target.set_result(source.result())
+
+
+async def _settled(future: asyncio.Future[Transcription | None]) -> Transcription | None:
+    """The result, or None when the work was cancelled or failed (already logged)."""
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if future.cancelled():
+            return None
+        raise
+    except Exception:
+        return None
 
 
 _FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
@@ -120,8 +152,16 @@ class _Synthesis:
 
         def produce() -> None:
             # Piper yields one chunk per sentence: each is forwarded as soon as it exists.
+            # A short opening ("Right,") goes first on its own: it is cached, so the
+            # reply starts sounding while the rest is synthesized.
+            opening, rest = first_clause(text)
             try:
-                for chunk in tts.synthesize(text, length_scale):
+                if opening:
+                    pcm = b"".join(chunk.pcm for chunk in tts.synthesize(opening, length_scale))
+                    pause = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
+                    pcm += bytes(2 * int(tts.sample_rate * pause))
+                    loop.call_soon_threadsafe(synthesis.chunks.put_nowait, pcm)
+                for chunk in tts.synthesize(rest, length_scale):
                     if synthesis.cancelled.is_set():
                         return
                     loop.call_soon_threadsafe(synthesis.chunks.put_nowait, chunk.pcm)
@@ -159,7 +199,6 @@ class Conversation:
         self._send_bytes = send_bytes
         self._close = close
         self.scorer = scorer
-        self._precomputed: tuple[tuple[str, str], asyncio.Future[ContentResult]] | None = None
         self.store = store
         self.llm = llm
         self._llm_warned = False
@@ -191,6 +230,7 @@ class Conversation:
         self._speaking_until = 0.0
         self._reply_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._saves: set[asyncio.Task[Any]] = set()  # storage writes: awaited, never cancelled
         self._send_lock = asyncio.Lock()
         self._awaiting_since: float | None = None
         self._turn_counter = 0
@@ -382,6 +422,7 @@ class Conversation:
         if self.closed:
             return
         self.interrupt()
+        await self._saved()
         summary = self.summary()
         if self.store is not None and self.started:
             summary.review_url = f"/review/{self.session_id}?token={self.token}"
@@ -394,6 +435,7 @@ class Conversation:
 
     async def shutdown(self) -> None:
         """Cancel everything this session started; safe to call twice."""
+        await self._saved()
         if self.started and not self.finished and self.store is not None:
             # The client went away without `stop`: keep the session, resumable.
             self.finished = True
@@ -434,12 +476,8 @@ class Conversation:
                 turn = self._turn = Turn(self._new_turn_id(), self._buf_t0)
                 turn.last_partial_at = time.monotonic()
                 turn.onset_wall = time.monotonic() - self._vad.start_frames * FRAME_S
-            elif turn.speculative is not None:
-                turn.speculative[1].cancel()  # they went on: the early final is stale
-                turn.speculative = None
-                if turn.verbatim is not None:
-                    turn.verbatim.cancel()
-                    turn.verbatim = None
+            else:
+                turn.drop_preview()  # they went on: the reply worked out for the pause is stale
             turn.silence_since = None
             turn.speech_started_at = onset
             self._spawn(self.send(p.Vad(state="speech", t=round(onset, 3))), "vad")
@@ -454,72 +492,130 @@ class Conversation:
         if turn is None:
             return
         if turn.silence_since is None:
+            if frame.t - turn.commit_t >= MAX_PIECE_S:
+                self._cut(turn, frame.t)  # no pause for a long while: cut anyway
             now = time.monotonic()
             partial_due = now - turn.last_partial_at >= self.settings.stt_partial_interval_s
             if partial_due and (turn.partial_task is None or turn.partial_task.done()):
                 turn.last_partial_at = now
                 turn.partial_task = self._spawn(self._partial(turn), "partial")
+            return
+        self._weigh_ending(turn, frame.t)
+
+    def _weigh_ending(self, turn: Turn, now_t: float) -> None:
+        """In a pause: cut the speech not yet cut, work the reply out ahead of time, and
+        end the turn once the silence is as long as the words so far call for."""
+        assert turn.silence_since is not None
+        silent_for = now_t - turn.silence_since
+        if turn.uncommitted_speech and (turn.speech_in(turn.commit_t, now_t) >= MIN_PIECE_S
+                                        or silent_for >= SPECULATE_AFTER_S):
+            self._cut(turn, now_t)
+        if turn.transcribed:
+            hint = done_text(turn)  # the freshest words: they end at this very silence
+        elif silent_for < self.endpoint.unfinished_silence_s:
+            # The last partial may predate the clause just spoken ("and the second
+            # reason is"): judge the ending on the transcript of this silence.
+            return
         else:
-            silent_for = frame.t - turn.silence_since
-            if turn.speculative is None and silent_for >= SPECULATE_AFTER_S:
-                self._speculate(turn)
             hint = turn.text_hint
-            early = turn.speculative[1] if turn.speculative is not None else None
-            if early is not None and early.done():
-                if not early.cancelled() and early.exception() is None and early.result():
-                    hint = early.result().text  # the freshest words: they end at this silence
-            elif early is not None and silent_for < self.endpoint.unfinished_silence_s:
-                # The last partial may predate the clause just spoken ("and the second
-                # reason is"): judge the ending on the transcript of this very silence.
+        required = required_silence(hint, self.endpoint)
+        if turn.preview is None and turn.transcribed and hint \
+                and silent_for >= required - PREVIEW_LEAD_S:
+            self._start_preview(turn, hint)
+        if silent_for >= required:
+            self._end_turn()
+
+    def _audio_between(self, start_t: float, end_t: float) -> np.ndarray:
+        lo = max(0, round((start_t - self._buf_t0) * TARGET_RATE))
+        hi = max(lo, min(len(self._buf), round((end_t - self._buf_t0) * TARGET_RATE)))
+        return self._buf[lo:hi].copy()
+
+    def _cut(self, turn: Turn, end_t: float) -> None:
+        """Close a piece of the turn at `end_t` and have it transcribed (after the piece
+        before it, whose words become its context)."""
+        end_t = min(end_t, self._t_in)
+        if end_t <= turn.commit_t:
+            return
+        # A piece starts just before its first speech, not with the pause before it.
+        start_t = max(turn.commit_t, turn.first_speech_after(turn.commit_t) - PREROLL_S)
+        audio = self._audio_between(start_t, end_t)
+        loop = asyncio.get_running_loop()
+        piece = Piece(start_t, end_t, loop.create_future(), loop.create_future())
+        previous = turn.pieces[-1] if turn.pieces else None
+        turn.pieces.append(piece)
+        turn.commit_t = end_t
+        self.scheduler.drop_partial(self.session_id)  # its audio is in this piece now
+
+        def fillers(_: object = None) -> None:
+            job = self.scheduler.verbatim(audio, self._verbatim_options())
+            job.add_done_callback(lambda done: _forward(done, piece.verbatim))
+
+        def landed(job: asyncio.Future[Transcription | None]) -> None:
+            result = None if job.cancelled() or job.exception() is not None else job.result()
+            if not job.cancelled() and job.exception() is not None:
+                log.error("session %s: transcription failed", self.session_id,
+                          exc_info=job.exception())
+            if not piece.plain.done():
+                piece.plain.set_result(result)
+            if result is None or not result.text:
+                piece.verbatim.set_result(None)
                 return
-            if silent_for >= required_silence(hint, self.endpoint):
-                self._end_turn()
+            if turn.silence_since is None:  # still speaking: score the words so far
+                self._spawn(self._score_so_far(turn), "pre-score")
+            elif self._turn is turn:  # perhaps the end of the answer: weigh it right away
+                self._weigh_ending(turn, self._t_in)
+            # Fillers next, ahead of any partial, but after the reply being worked out.
+            if turn.preview is not None and not turn.preview.task.done():
+                turn.preview.task.add_done_callback(fillers)
+            else:
+                fillers()
 
-    def _speculate(self, turn: Turn) -> None:
-        """Start the final transcription now: if this silence ends the turn, the text
-        (and its score) are ready, or nearly, when the endpointer decides."""
-        audio = self._turn_audio(turn)
-        self.scheduler.drop_partial(self.session_id)
-        early = self.scheduler.final(audio, self._stt_options())
-        turn.speculative = (len(self._buf), early)
+        def submit(_: object = None) -> None:
+            if self.closed:
+                piece.plain.cancel()
+                return
+            context = done_text(turn) if previous is not None else ""
+            job = self.scheduler.final(audio, self._stt_options(context=context))
+            job.add_done_callback(landed)
 
-        def chained(done: asyncio.Future[Transcription | None]) -> None:
-            if turn.speculative is None or turn.speculative[1] is not done:
-                return  # the candidate went on speaking
-            # Fillers next, still ahead of any partial; then score the words.
-            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
-            self._precompute(turn, done)
+        if previous is None or previous.plain.done():
+            submit()
+        else:
+            previous.plain.add_done_callback(submit)
 
-        early.add_done_callback(chained)
-
-    def _turn_audio(self, turn: Turn) -> np.ndarray:
-        end = turn.speech_end_t + TAIL_KEEP_S if turn.silence_since is not None else self._t_in
-        count = int((end - self._buf_t0) * TARGET_RATE)
-        return self._buf[: max(0, min(count, len(self._buf)))].copy()
-
-    def _stt_options(self, final: bool = True) -> TranscribeOptions:
+    def _stt_options(self, final: bool = True, context: str = "") -> TranscribeOptions:
         question = self.policy.current.question if self.policy and self.policy.current else None
         # The question's vocabulary as a glossary prompt. Measured on Piper-spoken answers,
         # `hotwords` made tiny.en drop whole clauses or trail off in ". . ." when the
         # answer did not use the listed words; a glossary prompt fixed "SMOTE" and
-        # "PR-AUC" without either failure.
-        # Partials are live captions: they skip the glossary, which costs ~0.6 s a call.
+        # "PR-AUC" without either failure. A piece also gets the words before it, so
+        # that Whisper carries the sentence on across the cut.
+        # Partials are live captions: they skip the glossary.
         glossary = (f"Glossary: {', '.join(question.vocabulary)}."
-                    if final and question and question.vocabulary else None)
+                    if final and question and question.vocabulary else "")
+        before = " ".join(context.split()[-CONTEXT_WORDS:])
+        prompt = " ".join(part for part in (glossary, before) if part) or None
         return TranscribeOptions(
             language=self.options.language, beam_size=self.settings.stt_beam_size,
-            initial_prompt=glossary, word_timestamps=final,
+            initial_prompt=prompt, word_timestamps=final,
         )
 
     async def _partial(self, turn: Turn) -> None:
-        audio = self._buf[-int(PARTIAL_WINDOW_S * TARGET_RATE):].copy()
+        """Live caption: the transcribed pieces, then the audio not transcribed yet."""
+        pending = next((piece for piece in turn.pieces if not piece.transcribed), None)
+        start_t = pending.start_t if pending is not None else turn.commit_t
+        start_t = max(start_t, self._t_in - PARTIAL_WINDOW_S)
+        if self._t_in - start_t < MIN_PARTIAL_S:
+            return
+        audio = self._audio_between(start_t, self._t_in)
         result = await self.scheduler.partial(self.session_id, audio, self._stt_options(final=False))
         if result is None or self._turn is not turn or not result.text:
             return
         if is_probable_hallucination(result.text, len(audio) / TARGET_RATE):
             return
-        turn.text_hint = result.text
-        await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=False))
+        text = join_texts([done_text(turn), result.text])
+        turn.text_hint = text
+        await self.send(p.Transcript(turn_id=turn.turn_id, text=text, final=False))
 
     def _end_turn(self) -> None:
         turn = self._turn
@@ -529,36 +625,28 @@ class Conversation:
             turn.speech_end_t = self._t_in
             turn.segments.append((round(turn.speech_started_at - turn.start_t, 3),
                                   round(self._t_in - turn.start_t, 3)))
-        audio = self._turn_audio(turn)
-        speculative = turn.speculative
-        consumed = int((turn.speech_end_t + TAIL_KEEP_S - self._buf_t0) * TARGET_RATE)
-        consumed = max(0, min(consumed, len(self._buf)))
+            turn.silence_since = self._t_in
+        end_t = max(turn.commit_t, min(self._t_in, turn.speech_end_t + TAIL_KEEP_S))
+        if turn.uncommitted_speech:
+            self._cut(turn, end_t)
+        audio = self._audio_between(turn.start_t, end_t)
+        consumed = max(0, min(int((end_t - self._buf_t0) * TARGET_RATE), len(self._buf)))
         self._buf = self._buf[consumed:]
         self._buf_t0 += consumed / TARGET_RATE
         self._turn = None
         if turn.partial_task is not None:
             turn.partial_task.cancel()
-        if speculative is None:  # ended before any speculation (`end_turn`, a short gap)
-            self.scheduler.drop_partial(self.session_id)
-        self._spawn(self._finish_turn(turn, audio, speculative), "final")
+        self.scheduler.drop_partial(self.session_id)
+        self._spawn(self._finish_turn(turn, audio), "final")
 
-    async def _finish_turn(
-        self, turn: Turn, audio: np.ndarray,
-        speculative: tuple[int, asyncio.Future[Transcription | None]] | None,
-    ) -> None:
-        result: Transcription | None = None
-        if speculative is not None and not speculative[1].cancelled():
-            result = await speculative[1]
-        if result is None:
-            result = await self.scheduler.final(audio, self._stt_options())
-        if result is None:
-            return
-        if turn.verbatim is None:
-            turn.verbatim = self.scheduler.final(audio, self._verbatim_options())
+    async def _finish_turn(self, turn: Turn, audio: np.ndarray) -> None:
+        results = [await _settled(piece.plain) for piece in turn.pieces]
+        result = join_pieces(turn, results)
         speech_s = sum(end - start for start, end in turn.segments)
         if not result.text or is_probable_hallucination(result.text, speech_s):
             log.info("session %s: dropped empty or invented transcript %r", self.session_id,
                      result.text)
+            turn.drop_preview()
             return
         words = [p.Word(word=w.word, start=float(w.start), end=float(w.end),
                         probability=float(w.probability)) for w in result.words]
@@ -580,6 +668,7 @@ class Conversation:
                        spoken: bool, audio: np.ndarray | None = None) -> None:
         assert self.policy is not None
         async with self._reply_lock:
+            ready = await self._take_preview(turn, text) if spoken and turn is not None else None
             intent = detect_intent(text)
             question = self.policy.current.question if self.policy.current else None
             record = TurnRecord(turn_id, "candidate", text, question.id if question else None)
@@ -591,16 +680,21 @@ class Conversation:
             if question is None:
                 await self._save_candidate_turn(record, turn, words, audio)
                 return
-            # Fillers need a second, verbatim pass; start it now and let it run while
-            # the content is scored and the reply's first sentence is synthesized.
-            verbatim = turn.verbatim if spoken and turn is not None else None
+            # Fillers come from a second, verbatim pass over each piece, mostly done by now.
+            verbatim = (self._spawn(self._verbatim_text(turn), "fillers")
+                        if spoken and turn is not None else None)
             content = None
-            if self.scorer is not None:
-                content = await self._content(question, text)
+            if ready is not None:  # worked out while the endpointer waited
+                content, reply = ready.content, ready.reply
+                self.policy = ready.policy
+            else:
+                if self.scorer is not None:
+                    content = await self._content(question, text)
+                result = AnswerResult(content.covered_ids if content else frozenset(),
+                                      content.content if content else 0.0, question.category)
+                reply = self.policy.on_answer(result)
+            if content is not None:
                 self._coverage[question.id] = content.points
-            result = AnswerResult(content.covered_ids if content else frozenset(),
-                                  content.content if content else 0.0, question.category)
-            reply = self.policy.on_answer(result)
             wording: FieldStream | None = None
             deadline = 0.0
             if self.llm is not None and content is not None and reply.moves \
@@ -610,22 +704,30 @@ class Conversation:
                 wording = self.llm.stream_turn(messages, on_done=self._llm_done)
                 deadline = time.monotonic() + self.llm.timeout_s
                 self.llm_stats["turns"] += 1
-            prepared = self._prepare(reply.moves[0]) if reply.moves and wording is None else None
+            prepared = ready.synthesis if ready is not None else None
+            if prepared is None and reply.moves and wording is None:
+                prepared = self._prepare(reply.moves[0])
+            elif prepared is not None and wording is not None:
+                prepared.cancel()
+                prepared = None
             if content is not None:
                 verbatim_text = None
                 late = False
-                if verbatim is not None and not verbatim.cancelled():
-                    try:
-                        # The filler count may not hold up the reply for long: past the
-                        # budget the live card counts the fillers the plain transcript
-                        # kept, and the stored turn is completed when the pass lands.
-                        done = await asyncio.wait_for(asyncio.shield(verbatim),
-                                                      VERBATIM_WAIT_S)
+                if verbatim is not None:
+                    # The filler count waits only while the reply's first sentence is
+                    # synthesized anyway; one worked out ahead of time does not wait. Past
+                    # that, the live card takes the verbatim pieces that are in (the plain
+                    # words elsewhere) and the stored turn is completed when all land.
+                    budget = VERBATIM_WAIT_S if ready is None or ready.synthesis is None else 0.0
+                    if budget and not verbatim.done():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(asyncio.shield(verbatim), budget)
+                    if verbatim.done():
+                        done = await _settled(verbatim)
                         verbatim_text = done.text if done else None
-                    except TimeoutError:
+                    else:
                         late = True
-                    except Exception:  # fillers are a nicety; never lose the turn for them
-                        log.exception("verbatim pass failed")
+                        verbatim_text = self._verbatim_so_far(turn) if turn else None
                 metrics = None
                 if spoken:
                     metrics = measure(
@@ -640,8 +742,9 @@ class Conversation:
                         assessment = dataclasses.replace(assessment, feedback=worded)
                 record.score = self._score_message(turn_id, assessment)
                 await self.send(record.score)
-            # Committed before the interviewer moves on: a crash now loses nothing said.
-            await self._save_candidate_turn(record, turn, words, audio)
+            # Committed while the reply starts (the interviewer's own rows wait for it),
+            # and awaited, never cancelled, when the session ends.
+            self._save_soon(self._save_candidate_turn(record, turn, words, audio))
             if content is not None and spoken and late and verbatim is not None:
                 self._spawn(self._complete_fillers(record, question, content, turn, words,
                                                    audio, verbatim), "fillers")
@@ -693,6 +796,7 @@ class Conversation:
         done = await verbatim
         if done is None:
             return
+        await self._saved()
         metrics = measure([TimedWord(w.word, w.start, w.end) for w in words],
                           turn.segments if turn else [], record.text, done.text,
                           self._time_to_first_word(turn))
@@ -718,26 +822,100 @@ class Conversation:
             "feedback": score.feedback if score else None, "audio_path": audio_path,
         }))
 
-    def _precompute(self, turn: Turn, early: asyncio.Future[Transcription | None]) -> None:
-        """Score the speculative final while the endpointer is still listening, so the
-        reply is ready the moment the turn ends (and thrown away if it does not)."""
-        if early.cancelled() or early.exception() is not None or self.scorer is None:
-            return
-        result = early.result()
+    def _start_preview(self, turn: Turn, text: str) -> None:
+        """Work out the reply to `text` now, while the endpointer still listens: the
+        score, the policy's next move (on a copy of the policy) and the synthesis of
+        its first sentence. Adopted if the turn ends with exactly this text."""
         question = self.policy.current.question if self.policy and self.policy.current else None
-        if result is None or not result.text or question is None or detect_intent(result.text):
+        if question is None or detect_intent(text):
             return
-        key = (question.id, result.text)
-        task = asyncio.ensure_future(asyncio.to_thread(
-            self.scorer.score, question, result.text, self._coverage.get(question.id)))
-        self._precomputed = (key, task)
+        epoch = (id(self.policy), len(self.records))
+        task = asyncio.ensure_future(self._preview_reply(question, text, epoch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        turn.preview = Preview(text, task)
+
+    async def _preview_reply(self, question: Question, text: str,
+                             epoch: tuple[int, int]) -> _Ready:
+        assert self.policy is not None
+        content = await self._content(question, text) if self.scorer is not None else None
+        policy = self.policy.clone()
+        reply = policy.on_answer(AnswerResult(content.covered_ids if content else frozenset(),
+                                              content.content if content else 0.0,
+                                              question.category))
+        synthesis = None
+        if reply.moves and self.llm is None and (id(self.policy), len(self.records)) == epoch:
+            synthesis = self._prepare(reply.moves[0])
+        return _Ready(question.id, content, policy, reply, synthesis, epoch)
+
+    async def _take_preview(self, turn: Turn, text: str) -> _Ready | None:
+        preview, turn.preview = turn.preview, None
+        if preview is None:
+            return None
+        if preview.text != text:
+            preview.cancel()
+            return None
+        try:
+            ready = await preview.task
+        except asyncio.CancelledError:
+            if preview.task.cancelled():
+                return None
+            raise
+        except Exception:
+            log.exception("session %s: reply preview failed", self.session_id)
+            return None
+        current = self.policy.current.question.id if self.policy and self.policy.current else None
+        if ready.epoch != (id(self.policy), len(self.records)) or ready.question_id != current:
+            if ready.synthesis is not None:
+                ready.synthesis.cancel()
+            return None  # something was said in between: the preview is stale
+        return ready
+
+    def _verbatim_so_far(self, turn: Turn) -> str:
+        """Each piece's verbatim text where it has landed, its plain text elsewhere."""
+        parts: list[str] = []
+        for piece in turn.pieces:
+            chosen = piece.verbatim if piece.verbatim.done() else piece.plain
+            result = None
+            if chosen.done() and not chosen.cancelled() and chosen.exception() is None:
+                result = chosen.result()
+            parts.append(piece_text(turn, piece, result))
+        return join_texts(parts)
+
+    def _save_soon(self, write: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(write)
+        self._saves.add(task)
+        task.add_done_callback(self._saves.discard)
+
+    async def _saved(self) -> None:
+        """Wait for the candidate's rows being written, so that rows keep their order."""
+        if self._saves:
+            await asyncio.gather(*self._saves, return_exceptions=True)
+
+    async def _verbatim_text(self, turn: Turn) -> Transcription | None:
+        """The verbatim passes of all pieces joined, or None when one of them failed."""
+        parts: list[str] = []
+        for piece in turn.pieces:
+            plain = await _settled(piece.plain)
+            if plain is None or not plain.text:
+                continue
+            verbatim = await _settled(piece.verbatim)
+            if verbatim is None:
+                return None
+            parts.append(piece_text(turn, piece, verbatim))
+        return Transcription(text=join_texts(parts))
+
+    async def _score_so_far(self, turn: Turn) -> None:
+        """Score the words so far and forget the result: the scorer keeps their span
+        embeddings, so the score at the end of the turn only embeds the last words."""
+        question = self.policy.current.question if self.policy and self.policy.current else None
+        text = done_text(turn)
+        if self.scorer is not None and question is not None and text \
+                and turn.silence_since is None:  # in a pause, the preview scores instead
+            await self._content(question, text)
 
     async def _content(self, question: Question, text: str) -> ContentResult:
         assert self.scorer is not None
-        ready = self._precomputed
-        self._precomputed = None
-        if ready is not None and ready[0] == (question.id, text):
-            return await ready[1]
         return await asyncio.to_thread(self.scorer.score, question, text,
                                        self._coverage.get(question.id))
 
@@ -823,6 +1001,7 @@ class Conversation:
 
     async def _save_agent_turn(self, uid: str, move: Move) -> None:
         assert self.store is not None
+        await self._saved()
         if move.kind == "question" and move.question_id and move.index is not None:
             question = self.bank.get(move.question_id)
             if question is not None:

@@ -74,7 +74,7 @@ class StreamingVad:
         model: SpeechProbabilityModel,
         threshold: float = 0.5,
         start_frames: int = 3,
-        end_frames: int = 6,
+        end_frames: int = 4,
     ) -> None:
         self.model = model
         self.threshold = threshold

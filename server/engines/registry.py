@@ -10,7 +10,7 @@ from server.audio.vad import SileroModel, SpeechProbabilityModel
 from server.config import Settings, SettingsError
 from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm_path
 from server.engines.stt import SpeechToText, WhisperSTT
-from server.engines.tts import PiperTTS, TextToSpeech
+from server.engines.tts import PhraseCache, PiperTTS, TextToSpeech
 
 log = logging.getLogger("viva.engines")
 
@@ -42,7 +42,7 @@ def load_engines(settings: Settings) -> Engines:
                      settings.stt_cpu_threads)
     timings["stt"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    tts = PiperTTS(settings.tts_voice)
+    tts = PhraseCache(PiperTTS(settings.tts_voice))
     timings["tts"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     vad = SileroModel()

@@ -1,9 +1,9 @@
 """One queue for all transcription work, so every session stays real-time.
 
-Finals (a turn has ended and someone is waiting for the reply) always go before
-partials (live captions). Partials coalesce per session: a newer request
-replaces an older one that has not started, so under load sessions get fewer
-partials instead of a backlog that grows without bound.
+Finals (pieces of a turn, whose text the reply waits for) always go first, then
+the filler-counting verbatim passes, then partials (live captions). Partials
+coalesce per session: a newer request replaces an older one that has not
+started, so under load sessions get fewer partials instead of a backlog that grows without bound.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class _Job:
     key: str | None = field(compare=False, default=None)
 
 
-FINAL, PARTIAL = 0, 1
+FINAL, VERBATIM, PARTIAL = 0, 1, 2
 
 
 class TranscriptionScheduler:
@@ -40,7 +40,7 @@ class TranscriptionScheduler:
         self._pending_partials: dict[str, _Job] = {}
         self._seq = itertools.count()
         self._tasks: list[asyncio.Task[None]] = []
-        self.stats = {"finals": 0, "partials": 0, "partials_dropped": 0}
+        self.stats = {"finals": 0, "verbatim": 0, "partials": 0, "partials_dropped": 0}
 
     async def start(self) -> None:
         self._queue = asyncio.PriorityQueue()
@@ -77,6 +77,10 @@ class TranscriptionScheduler:
     def final(self, audio: np.ndarray, options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._submit(FINAL, audio, options, None)
 
+    def verbatim(self, audio: np.ndarray,
+                 options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
+        return self._submit(VERBATIM, audio, options, None)
+
     def partial(self, key: str, audio: np.ndarray,
                 options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._submit(PARTIAL, audio, options, key)
@@ -97,6 +101,6 @@ class TranscriptionScheduler:
                 if not job.future.done():
                     job.future.set_exception(exc)
                 continue
-            self.stats["finals" if job.priority == FINAL else "partials"] += 1
+            self.stats[("finals", "verbatim", "partials")[job.priority]] += 1
             if not job.future.done():
                 job.future.set_result(result)

@@ -7,7 +7,9 @@ plays while the rest is still being synthesized.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -66,3 +68,46 @@ class PiperTTS:
             config.noise_w_scale = 0.0
         for chunk in self._voice.synthesize(text, syn_config=config):
             yield SpeechChunk(pcm=chunk.audio_int16_bytes)
+
+
+class PhraseCache:
+    """A voice that keeps the audio of short phrases ("Right,", "Let's move on.").
+
+    Replies open with one of a few such phrases; served from memory, the first audio
+    of a reply goes out as soon as the reply is decided, while Piper synthesizes the
+    rest. Longer text passes straight through.
+    """
+
+    MAX_WORDS = 4
+
+    def __init__(self, voice: TextToSpeech, max_entries: int = 256) -> None:
+        self.voice = voice
+        self.name = voice.name
+        self.sample_rate = voice.sample_rate
+        self._max_entries = max_entries
+        self._audio: OrderedDict[tuple[str, float, bool], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str, length_scale: float = 1.0,
+                   variation: bool = True) -> Iterator[SpeechChunk]:
+        if len(text.split()) > self.MAX_WORDS:
+            yield from self.voice.synthesize(text, length_scale, variation)
+            return
+        key = (text, round(length_scale, 3), variation)
+        with self._lock:
+            pcm = self._audio.get(key)
+            if pcm is not None:
+                self._audio.move_to_end(key)
+        if pcm is None:
+            pcm = b"".join(c.pcm for c in self.voice.synthesize(text, length_scale, variation))
+            with self._lock:
+                self._audio[key] = pcm
+                while len(self._audio) > self._max_entries:
+                    self._audio.popitem(last=False)
+        yield SpeechChunk(pcm=pcm)
+
+    def warm(self, phrases: Iterable[str], length_scale: float = 1.0) -> None:
+        """Blocking: synthesize the phrases now (a worker thread at start-up)."""
+        for phrase in phrases:
+            for _ in self.synthesize(phrase, length_scale):
+                pass

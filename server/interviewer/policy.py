@@ -11,6 +11,8 @@ follow-up text and a question move with the question's prompt.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import random
 import re
 from collections.abc import Sequence
@@ -73,19 +75,28 @@ class _QuestionState:
 
 
 # Acknowledgements name what was covered; `{did}` is "you used an analogy", "you explained
-# that ...". None of them is praise on its own.
+# that ...". None of them is praise on its own. Each opens with a short word of its own
+# ("Right,"): a human interviewer's backchannel, and the part of the reply that can be
+# spoken at once (its audio is cached) while the rest is synthesized.
 _ACK_COVERED = (
-    "{Did}.",
-    "Good, {did}.",
     "Right, {did}.",
-    "{Did}; that's one of the key points.",
-    "I noted that {did}.",
+    "Good, {did}.",
     "Okay, {did}.",
+    "I see, {did}.",
+    "Good, {did}; that's one of the key points.",
+    "Alright, I noted that {did}.",
 )
 _ACK_NOTHING = ("Okay.", "Alright.", "I see.", "Okay, thanks.")
 #: Said before "Question N." when moving on; none of them says "next question" twice.
 _TRANSITIONS = ("Let's move on.", "Moving on.", "Let's go on.", "On to the next one.")
 _DRILL_NEXT = ("Next one.", "Here's another.", "Let's try this one.")
+
+
+def opening_phrases() -> list[str]:
+    """The short openings replies start with, for the voice to have ready."""
+    leads = {template.split(" ", 1)[0] for template in _ACK_COVERED if "," in template}
+    leads |= {"I see,", "Alright,"}
+    return sorted(leads | set(_ACK_NOTHING) | set(_TRANSITIONS) | set(_DRILL_NEXT))
 _STATEMENT_VERBS = ("explained", "made the point", "pointed out", "noted")
 _LABEL_VERBS = ("covered", "addressed", "brought up")
 
@@ -167,6 +178,21 @@ class Interviewer:
         self.finished = False
         #: The last wording picked from each family, so that none comes twice in a row.
         self._last_pick: dict[str, str] = {}
+
+    def clone(self) -> Interviewer:
+        """An independent copy that shares the (read-only) questions: a reply can be
+        worked out on it ahead of time and adopted, or dropped, later."""
+        other = copy.copy(self)
+        states = {id(s): dataclasses.replace(s, follow_ups_asked=list(s.follow_ups_asked),
+                                             hinted=list(s.hinted)) for s in self.asked}
+        other.asked = [states[id(s)] for s in self.asked]
+        other.current = states[id(self.current)] if self.current is not None else None
+        other._queue = list(self._queue)
+        other._reserve = list(self._reserve)
+        other._rng = random.Random()
+        other._rng.setstate(self._rng.getstate())
+        other._last_pick = dict(self._last_pick)
+        return other
 
     # ------------------------------------------------------------------ helpers
 

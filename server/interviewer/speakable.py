@@ -152,3 +152,17 @@ def split_sentences(text: str) -> list[str]:
         else:
             merged.append(part)
     return merged
+
+
+#: A short opening ("Right,", "Okay.", "Let's move on.") and the rest of a reply.
+_OPENING = re.compile(r"^((?:\S+\s+){0,2}\S+?[,.!?;])\s+(\S.*)$", re.DOTALL)
+
+
+def first_clause(text: str) -> tuple[str, str]:
+    """("Right,", "you explained that ...") when the text opens with a clause of at most
+    three words; ("", text) otherwise. The opening can then be spoken on its own, from
+    a cache, while the rest is synthesized."""
+    match = _OPENING.match(text.strip())
+    if match is None:
+        return "", text
+    return match.group(1), match.group(2)

@@ -17,6 +17,8 @@ labeled set in tests/data (see README, "Scoring").
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +29,7 @@ from server.scoring.text import contains_phrase, stems
 from server.scoring.text import spans as answer_spans
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+SPAN_CACHE_SIZE = 4096  # 384 floats each: about 6 MB at most, shared by all sessions
 _STOP = {"the", "a", "an", "of", "to", "is", "it", "and", "or", "in", "on", "for", "with", "that",
          "this", "be", "are", "doesn't", "does", "not", "no", "it's", "its", "by", "as", "at"}
 
@@ -86,6 +89,10 @@ class ContentScorer:
         self.embed = embed
         self.weights = weights or ContentWeights()
         self._anchors: dict[tuple[str, str], _Anchors] = {}
+        #: Answer spans already embedded. A live answer is scored as its pieces come in,
+        #: so by the end of the turn only its last words are new.
+        self._spans: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._spans_lock = threading.Lock()
 
     def _anchors_for(self, question: Question, kp: KeyPoint) -> _Anchors:
         key = (question.id, kp.id)
@@ -120,7 +127,7 @@ class ContentScorer:
     ) -> ContentResult:
         """Coverage of this answer, accumulated with `previous` turns on the same question."""
         spans = answer_spans(answer)
-        span_vectors = self.embed(spans) if spans else np.zeros((0, 1), dtype=np.float32)
+        span_vectors = self._embed_spans(spans) if spans else np.zeros((0, 1), dtype=np.float32)
         span_stems = [stems(s) for s in spans]
         earlier = {p.id: p for p in previous or ()}
         points: list[PointCoverage] = []
@@ -131,6 +138,20 @@ class ContentScorer:
                 found = before  # coverage accumulates across follow-ups
             points.append(found)
         return ContentResult(points, weighted_content(points))
+
+    def _embed_spans(self, spans: list[str]) -> np.ndarray:
+        with self._spans_lock:
+            known = {s: self._spans[s] for s in spans if s in self._spans}
+        missing = list(dict.fromkeys(s for s in spans if s not in known))
+        if missing:
+            for span, vector in zip(missing, self.embed(missing), strict=True):
+                known[span] = vector
+            with self._spans_lock:
+                for span in missing:
+                    self._spans[span] = known[span]
+                while len(self._spans) > SPAN_CACHE_SIZE:
+                    self._spans.popitem(last=False)
+        return np.stack([known[s] for s in spans])
 
     def _cover(self, question: Question, kp: KeyPoint, spans: list[str],
                span_vectors: np.ndarray, span_stems: list[list[str]]) -> PointCoverage:

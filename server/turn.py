@@ -1,0 +1,160 @@
+"""One candidate turn, transcribed piece by piece as it is spoken.
+
+A turn is cut into pieces at the candidate's pauses and each piece is
+transcribed as soon as it is cut, so when the turn ends only its last phrase is
+still to be transcribed, however long the answer was. Pieces are never thrown
+away: a pause that turns out not to end the turn is still a good place to cut.
+
+This module holds the turn's state and the pure joining of its pieces; the
+conversation decides when to cut and schedules the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.engines.stt import TranscribedWord, Transcription, is_probable_hallucination
+
+
+@dataclass
+class Piece:
+    start_t: float  # input time (s) of its first sample
+    end_t: float
+    plain: asyncio.Future[Transcription | None]
+    #: The filler-counting pass, started once the plain one is done (None: no words).
+    verbatim: asyncio.Future[Transcription | None]
+
+    @property
+    def transcribed(self) -> bool:
+        return self.plain.done()
+
+
+@dataclass
+class Preview:
+    """The reply worked out during the endpointer's wait, for the text heard so far."""
+
+    text: str
+    task: asyncio.Task[Any]
+
+    def cancel(self) -> None:
+        self.task.cancel()
+        if self.task.done() and not self.task.cancelled() and self.task.exception() is None:
+            synthesis = getattr(self.task.result(), "synthesis", None)
+            if synthesis is not None:
+                synthesis.cancel()
+
+
+@dataclass
+class Turn:
+    turn_id: str
+    start_t: float  # input time (s) of the turn's first sample
+    speech_end_t: float = 0.0
+    silence_since: float | None = None
+    text_hint: str = ""  # the latest partial text, for the endpointer
+    last_partial_at: float = 0.0
+    partial_task: asyncio.Task[None] | None = None
+    pieces: list[Piece] = field(default_factory=list)
+    #: Input time up to which audio has been cut into pieces.
+    commit_t: float = 0.0
+    preview: Preview | None = None
+    segments: list[tuple[float, float]] = field(default_factory=list)  # speech, turn-relative
+    speech_started_at: float = 0.0
+    onset_wall: float = 0.0  # monotonic clock at the first speech onset
+
+    def __post_init__(self) -> None:
+        self.commit_t = max(self.commit_t, self.start_t)
+
+    @property
+    def uncommitted_speech(self) -> bool:
+        """Speech after the last cut (the current segment, or one that ended after it)."""
+        if self.silence_since is None:
+            return True
+        return self.speech_end_t > self.commit_t
+
+    @property
+    def transcribed(self) -> bool:
+        """Every piece cut is transcribed and no speech is left uncut."""
+        return not self.uncommitted_speech and all(p.transcribed for p in self.pieces)
+
+    def first_speech_after(self, t: float) -> float:
+        """Input time at which the first speech after `t` began (or `t`)."""
+        for start, end in self.segments:
+            if end + self.start_t > t:
+                return max(t, start + self.start_t)
+        return max(t, self.speech_started_at)
+
+    def speech_in(self, start_t: float, end_t: float) -> float:
+        """Seconds of detected speech between two input times."""
+        lo, hi = start_t - self.start_t, end_t - self.start_t
+        return sum(max(0.0, min(hi, end) - max(lo, start)) for start, end in self.segments)
+
+    def drop_preview(self) -> None:
+        if self.preview is not None:
+            self.preview.cancel()
+            self.preview = None
+
+
+def piece_text(turn: Turn, piece: Piece, result: Transcription | None) -> str:
+    """A piece's words, or nothing when they are Whisper filling a silence."""
+    if result is None or not result.text:
+        return ""
+    if is_probable_hallucination(result.text, turn.speech_in(piece.start_t, piece.end_t)):
+        return ""
+    return result.text
+
+
+def done_text(turn: Turn) -> str:
+    """The text of the leading pieces that are transcribed (for captions and the endpointer)."""
+    parts: list[str] = []
+    for piece in turn.pieces:
+        if not piece.transcribed:
+            break
+        parts.append(piece_text(turn, piece, _result(piece.plain)))
+    return join_texts(parts)
+
+
+#: Words that carry a sentence on: a piece starting with one continues the last.
+_CONTINUING = {"and", "but", "so", "or", "because", "which", "since", "then", "while", "whereas"}
+
+
+def join_texts(parts: list[str]) -> str:
+    """Pieces joined into one text. Whisper ends every piece as if it ended a sentence;
+    where the next piece carries on in lower case, that full stop was the cut's, not
+    the speaker's: it becomes a comma before "and", "so" ... and goes otherwise."""
+    text = ""
+    for part in (part.strip() for part in parts):
+        if not part:
+            continue
+        if text.endswith(".") and not text.endswith(".."):
+            first = part.split(maxsplit=1)[0].strip(",").lower()
+            if first in _CONTINUING:
+                text = text[:-1] + ","
+                part = part[:1].lower() + part[1:]
+            elif part[:1].islower():
+                text = text[:-1]
+        text = f"{text} {part}" if text else part
+    return text
+
+
+def join_pieces(turn: Turn, results: list[Transcription | None]) -> Transcription:
+    """The whole turn as one transcription: texts joined, word times made turn-relative."""
+    texts: list[str] = []
+    words: list[TranscribedWord] = []
+    for piece, result in zip(turn.pieces, results, strict=True):
+        text = piece_text(turn, piece, result)
+        if not text or result is None:
+            continue
+        texts.append(text)
+        offset = piece.start_t - turn.start_t
+        words.extend(TranscribedWord(w.word, round(w.start + offset, 3), round(w.end + offset, 3),
+                                     w.probability) for w in result.words)
+    duration = (turn.pieces[-1].end_t - turn.start_t) if turn.pieces else 0.0
+    return Transcription(text=join_texts(texts), words=words, duration_s=duration)
+
+
+def _result(future: asyncio.Future[Transcription | None]) -> Transcription | None:
+    if future.cancelled() or future.exception() is not None:
+        return None
+    return future.result()
