@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,8 @@ MIN_PIECE_S = 2.5
 #: ... and otherwise once it has lasted this long, which is also how early the last
 #: phrase of a turn starts transcribing, before the endpointer has decided.
 SPECULATE_AFTER_S = 0.15
+#: A piece cut short that way is taken back if speech resumes within this pause.
+RETRACT_PAUSE_S = 0.6
 #: Speech with no pause at all is cut anyway, well before the 20 s short-window limit.
 MAX_PIECE_S = 15.0
 #: Words of the turn so far given to Whisper as context for the next piece.
@@ -146,7 +149,8 @@ class _Synthesis:
         self.cancelled = threading.Event()
 
     @classmethod
-    def start(cls, tts: Any, text: str, length_scale: float) -> _Synthesis:
+    def start(cls, tts: Any, text: str, length_scale: float,
+              executor: Executor | None = None) -> _Synthesis:
         synthesis = cls()
         loop = asyncio.get_running_loop()
 
@@ -169,7 +173,7 @@ class _Synthesis:
                 with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
                     loop.call_soon_threadsafe(synthesis.chunks.put_nowait, None)
 
-        loop.run_in_executor(None, produce)
+        loop.run_in_executor(executor, produce)
         return synthesis
 
     def cancel(self) -> None:
@@ -478,6 +482,10 @@ class Conversation:
                 turn.onset_wall = time.monotonic() - self._vad.start_frames * FRAME_S
             else:
                 turn.drop_preview()  # they went on: the reply worked out for the pause is stale
+                if turn.silence_since is not None and onset - turn.silence_since < RETRACT_PAUSE_S:
+                    turn.retract()
+                elif turn.pieces:
+                    turn.pieces[-1].speculative = False  # a long pause is a fine place to cut
             turn.silence_since = None
             turn.speech_started_at = onset
             self._spawn(self.send(p.Vad(state="speech", t=round(onset, 3))), "vad")
@@ -507,9 +515,11 @@ class Conversation:
         end the turn once the silence is as long as the words so far call for."""
         assert turn.silence_since is not None
         silent_for = now_t - turn.silence_since
-        if turn.uncommitted_speech and (turn.speech_in(turn.commit_t, now_t) >= MIN_PIECE_S
-                                        or silent_for >= SPECULATE_AFTER_S):
-            self._cut(turn, now_t)
+        if turn.uncommitted_speech:
+            if turn.speech_in(turn.commit_t, now_t) >= MIN_PIECE_S:
+                self._cut(turn, now_t)
+            elif silent_for >= SPECULATE_AFTER_S:
+                self._cut(turn, now_t, speculative=True)
         if turn.transcribed:
             hint = done_text(turn)  # the freshest words: they end at this very silence
         elif silent_for < self.endpoint.unfinished_silence_s:
@@ -530,7 +540,7 @@ class Conversation:
         hi = max(lo, min(len(self._buf), round((end_t - self._buf_t0) * TARGET_RATE)))
         return self._buf[lo:hi].copy()
 
-    def _cut(self, turn: Turn, end_t: float) -> None:
+    def _cut(self, turn: Turn, end_t: float, speculative: bool = False) -> None:
         """Close a piece of the turn at `end_t` and have it transcribed (after the piece
         before it, whose words become its context)."""
         end_t = min(end_t, self._t_in)
@@ -540,7 +550,7 @@ class Conversation:
         start_t = max(turn.commit_t, turn.first_speech_after(turn.commit_t) - PREROLL_S)
         audio = self._audio_between(start_t, end_t)
         loop = asyncio.get_running_loop()
-        piece = Piece(start_t, end_t, loop.create_future(), loop.create_future())
+        piece = Piece(start_t, end_t, loop.create_future(), loop.create_future(), speculative)
         previous = turn.pieces[-1] if turn.pieces else None
         turn.pieces.append(piece)
         turn.commit_t = end_t
@@ -551,6 +561,8 @@ class Conversation:
             job.add_done_callback(lambda done: _forward(done, piece.verbatim))
 
         def landed(job: asyncio.Future[Transcription | None]) -> None:
+            if piece not in turn.pieces:
+                return  # taken back: the candidate went on
             result = None if job.cancelled() or job.exception() is not None else job.result()
             if not job.cancelled() and job.exception() is not None:
                 log.error("session %s: transcription failed", self.session_id,
@@ -575,7 +587,9 @@ class Conversation:
                 piece.plain.cancel()
                 return
             context = done_text(turn) if previous is not None else ""
-            job = self.scheduler.final(audio, self._stt_options(context=context))
+            if piece not in turn.pieces:
+                return
+            job = piece.job = self.scheduler.final(audio, self._stt_options(context=context))
             job.add_done_callback(landed)
 
         if previous is None or previous.plain.done():
@@ -742,9 +756,12 @@ class Conversation:
                         assessment = dataclasses.replace(assessment, feedback=worded)
                 record.score = self._score_message(turn_id, assessment)
                 await self.send(record.score)
-            # Committed while the reply starts (the interviewer's own rows wait for it),
-            # and awaited, never cancelled, when the session ends.
-            self._save_soon(self._save_candidate_turn(record, turn, words, audio))
+            # Committed before the interviewer moves on: a crash now loses nothing said.
+            # The recording follows in the background (awaited, never cancelled, when
+            # the session ends): writing it would hold up the reply.
+            await self._save_candidate_turn(record, turn, words, None)
+            if audio is not None:
+                self._save_soon(self._save_candidate_turn(record, turn, words, audio))
             if content is not None and spoken and late and verbatim is not None:
                 self._spawn(self._complete_fillers(record, question, content, turn, words,
                                                    audio, verbatim), "fillers")
@@ -982,7 +999,8 @@ class Conversation:
         """Start synthesizing a move now, to be spoken later by `_speak`."""
         if not self.options.tts:
             return None
-        return _Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale)
+        return _Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale,
+                                self.engines.tts_executor)
 
     def _agent_message(self, move: Move) -> p.Agent:
         if move.kind == "question" and move.question_id and self.scorer is not None:
@@ -1018,7 +1036,8 @@ class Conversation:
         if not self.options.tts:
             return
         tts = self.engines.tts
-        synthesis = synthesis or _Synthesis.start(tts, speakable(move.text), self.length_scale)
+        synthesis = synthesis or _Synthesis.start(tts, speakable(move.text), self.length_scale,
+                                                  self.engines.tts_executor)
         await self.send(p.AudioStart(utterance_id=agent.utterance_id, sample_rate=tts.sample_rate))
         interrupted = False
         frame_bytes = int(tts.sample_rate * AUDIO_FRAME_S) * 2

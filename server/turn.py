@@ -25,6 +25,15 @@ class Piece:
     plain: asyncio.Future[Transcription | None]
     #: The filler-counting pass, started once the plain one is done (None: no words).
     verbatim: asyncio.Future[Transcription | None]
+    #: Cut short, at a pause that may end the turn: taken back if speech resumes soon,
+    #: so that the phrase is transcribed again whole (short pieces lose words).
+    speculative: bool = False
+    job: asyncio.Future[Transcription | None] | None = None
+
+    def cancel(self) -> None:
+        for future in (self.job, self.plain, self.verbatim):
+            if future is not None and not future.done():
+                future.cancel()
 
     @property
     def transcribed(self) -> bool:
@@ -89,6 +98,13 @@ class Turn:
         """Seconds of detected speech between two input times."""
         lo, hi = start_t - self.start_t, end_t - self.start_t
         return sum(max(0.0, min(hi, end) - max(lo, start)) for start, end in self.segments)
+
+    def retract(self) -> None:
+        """Take back a speculative last piece: its audio goes into the next cut."""
+        if self.pieces and self.pieces[-1].speculative:
+            piece = self.pieces.pop()
+            piece.cancel()
+            self.commit_t = piece.start_t
 
     def drop_preview(self) -> None:
         if self.preview is not None:

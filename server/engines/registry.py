@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from server.audio.vad import SileroModel, SpeechProbabilityModel
@@ -22,6 +24,10 @@ class Engines:
     vad: SpeechProbabilityModel
     embedder: Embedder
     load_seconds: dict[str, float] = field(default_factory=dict)
+    #: Every session's speech synthesis runs here. Concurrent Piper runs only share the
+    #: same cores, and each one grows onnxruntime's memory arena, which never shrinks.
+    tts_executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=min(2, os.cpu_count() or 1), thread_name_prefix="tts"))
 
     def describe(self) -> dict[str, object]:
         return {
