@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from server import memory
 from server.bank import CATEGORIES, BankError, load_bank
 from server.config import Settings, SettingsError
 from server.store.cli import add_subcommands as add_store_commands
@@ -39,27 +40,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
     key = f"?key={settings.access_key}" if settings.access_key else ""
-    _fewer_malloc_arenas()
+    memory.fewer_arenas()  # before the model threads start
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
                 ws_max_size=2 * 1024 * 1024)
     return 0
-
-
-def _fewer_malloc_arenas() -> None:
-    """glibc gives every thread that allocates its own arena (up to 8 per core), and
-    freed audio and tensors stay in each; the model threads here would keep tens of MB
-    per session. Two arenas; must happen before those threads start."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-8, 2)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass
 
 
 def _questions(args: argparse.Namespace) -> int:

@@ -18,13 +18,13 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
+from server import memory
 from server import protocol as p
 from server.audio.endpoint import EndpointSettings, required_silence
 from server.audio.pcm import TARGET_RATE, StreamingResampler, float_to_pcm16, pcm16_to_float
@@ -35,6 +35,7 @@ from server.engines.llm import ChatLLM, FieldStream
 from server.engines.registry import Engines
 from server.engines.scheduler import TranscriptionScheduler
 from server.engines.stt import TranscribeOptions, Transcription, is_probable_hallucination
+from server.engines.tts import SynthesisQueue
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
 from server.interviewer.speakable import first_clause, speakable
@@ -80,6 +81,8 @@ CONTEXT_WORDS = 40
 #: The reply is worked out (scored, decided, first sentence synthesized) this long
 #: before the endpointer would end the turn, so that it is ready when it does.
 PREVIEW_LEAD_S = 1.0
+#: Transcription jobs already waiting beyond which a piece gets no filler pass.
+VERBATIM_MAX_BACKLOG = 1
 #: How long the live score waits for the filler-counting pass once the reply is ready.
 VERBATIM_WAIT_S = 0.3
 LENGTH_SCALE_STEP = 0.15
@@ -133,6 +136,30 @@ async def _settled(future: asyncio.Future[Transcription | None]) -> Transcriptio
         return None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+#: A longer sentence is synthesized in two halves, split at a comma: the vocoder's
+#: memory grows with the length of what it speaks at once, and the first half is
+#: heard sooner.
+LONG_SENTENCE_WORDS = 24
+
+
+def _speech_parts(text: str) -> list[str]:
+    parts: list[str] = []
+    for sentence in (s for s in _SENTENCE_END.split(text) if s):
+        clauses = _CLAUSE_END.split(sentence)
+        if len(sentence.split()) <= LONG_SENTENCE_WORDS or len(clauses) < 2:
+            parts.append(sentence)
+            continue
+        # The comma nearest the middle.
+        total, best, split_at, seen = len(sentence.split()), 0, 1, 0
+        for i, clause in enumerate(clauses[:-1], start=1):
+            seen += len(clause.split())
+            if best == 0 or abs(total / 2 - seen) < abs(total / 2 - best):
+                best, split_at = seen, i
+        parts.append(" ".join(clauses[:split_at]))
+        parts.append(" ".join(clauses[split_at:]))
+    return parts
 _FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
 
 
@@ -142,7 +169,8 @@ async def _iterate(items: Iterable[Move]) -> AsyncIterator[Move]:
 
 
 class _Synthesis:
-    """Piper running in a worker thread, its sentences queued as they are ready."""
+    """A reply being synthesized a sentence at a time on the shared queue; each
+    sentence's PCM is queued here as soon as it exists."""
 
     def __init__(self) -> None:
         self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -150,30 +178,45 @@ class _Synthesis:
 
     @classmethod
     def start(cls, tts: Any, text: str, length_scale: float,
-              executor: Executor | None = None) -> _Synthesis:
+              speech: SynthesisQueue) -> _Synthesis:
         synthesis = cls()
         loop = asyncio.get_running_loop()
+        # A short opening ("Right,") goes first on its own: it is cached, so the reply
+        # starts sounding while the rest is synthesized.
+        opening, rest = first_clause(text)
+        parts = ([opening] if opening else []) + _speech_parts(rest)
 
-        def produce() -> None:
-            # Piper yields one chunk per sentence: each is forwarded as soon as it exists.
-            # A short opening ("Right,") goes first on its own: it is cached, so the
-            # reply starts sounding while the rest is synthesized.
-            opening, rest = first_clause(text)
+        def deliver(pcm: bytes | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
+                loop.call_soon_threadsafe(synthesis.chunks.put_nowait, pcm)
+
+        def say(index: int) -> None:
+            if synthesis.cancelled.is_set() or index >= len(parts):
+                deliver(None)
+                return
             try:
-                if opening:
-                    pcm = b"".join(chunk.pcm for chunk in tts.synthesize(opening, length_scale))
-                    pause = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
-                    pcm += bytes(2 * int(tts.sample_rate * pause))
-                    loop.call_soon_threadsafe(synthesis.chunks.put_nowait, pcm)
-                for chunk in tts.synthesize(rest, length_scale):
-                    if synthesis.cancelled.is_set():
-                        return
-                    loop.call_soon_threadsafe(synthesis.chunks.put_nowait, chunk.pcm)
-            finally:
-                with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
-                    loop.call_soon_threadsafe(synthesis.chunks.put_nowait, None)
+                pcm = b"".join(chunk.pcm for chunk in tts.synthesize(parts[index], length_scale))
+            except Exception:
+                deliver(None)
+                raise
+            if index == 0 and opening:
+                pause = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
+                pcm += bytes(2 * int(tts.sample_rate * pause))
+            deliver(pcm)
+            # The sentence after the first one heard is still urgent; the rest only has
+            # to keep ahead of playback.
+            urgent = index + 1 <= (1 if opening else 0)
+            speech.submit(SynthesisQueue.FIRST if urgent else SynthesisQueue.LATER,
+                          lambda: say(index + 1))
 
-        loop.run_in_executor(executor, produce)
+        cached = getattr(tts, "cached", None)
+        ready = cached(opening, length_scale) if opening and cached is not None else None
+        if ready is not None:  # the opening is at hand: no need to queue for a thread
+            pause = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
+            synthesis.chunks.put_nowait(ready + bytes(2 * int(tts.sample_rate * pause)))
+            speech.submit(SynthesisQueue.FIRST, lambda: say(1))
+        else:
+            speech.submit(SynthesisQueue.FIRST, lambda: say(0))
         return synthesis
 
     def cancel(self) -> None:
@@ -504,7 +547,10 @@ class Conversation:
                 self._cut(turn, frame.t)  # no pause for a long while: cut anyway
             now = time.monotonic()
             partial_due = now - turn.last_partial_at >= self.settings.stt_partial_interval_s
-            if partial_due and (turn.partial_task is None or turn.partial_task.done()):
+            # Captions wait while other transcription work is queued: under load a
+            # session gets fewer partials, never a later reply.
+            if partial_due and (turn.partial_task is None or turn.partial_task.done()) \
+                    and self.scheduler.backlog() == 0:
                 turn.last_partial_at = now
                 turn.partial_task = self._spawn(self._partial(turn), "partial")
             return
@@ -557,6 +603,11 @@ class Conversation:
         self.scheduler.drop_partial(self.session_id)  # its audio is in this piece now
 
         def fillers(_: object = None) -> None:
+            if self.scheduler.backlog() > VERBATIM_MAX_BACKLOG:
+                # Under load the filler pass is the first thing to go: this piece's
+                # fillers are counted from its plain words.
+                piece.verbatim.set_result(None)
+                return
             job = self.scheduler.verbatim(audio, self._verbatim_options())
             job.add_done_callback(lambda done: _forward(done, piece.verbatim))
 
@@ -667,6 +718,7 @@ class Conversation:
         await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=True,
                                      words=words))
         await self._respond(turn.turn_id, result.text, turn, words, spoken=True, audio=audio)
+        await asyncio.to_thread(memory.trim)  # the turn's buffers, back to the system
 
     def _check_long_silence(self) -> None:
         since = self._awaiting_since
@@ -910,16 +962,15 @@ class Conversation:
             await asyncio.gather(*self._saves, return_exceptions=True)
 
     async def _verbatim_text(self, turn: Turn) -> Transcription | None:
-        """The verbatim passes of all pieces joined, or None when one of them failed."""
+        """The verbatim passes of all pieces joined (a piece without one, skipped under
+        load or failed, gives its plain words)."""
         parts: list[str] = []
         for piece in turn.pieces:
             plain = await _settled(piece.plain)
             if plain is None or not plain.text:
                 continue
             verbatim = await _settled(piece.verbatim)
-            if verbatim is None:
-                return None
-            parts.append(piece_text(turn, piece, verbatim))
+            parts.append(piece_text(turn, piece, verbatim or plain))
         return Transcription(text=join_texts(parts))
 
     async def _score_so_far(self, turn: Turn) -> None:
@@ -1000,7 +1051,7 @@ class Conversation:
         if not self.options.tts:
             return None
         return _Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale,
-                                self.engines.tts_executor)
+                                self.engines.tts_queue)
 
     def _agent_message(self, move: Move) -> p.Agent:
         if move.kind == "question" and move.question_id and self.scorer is not None:
@@ -1037,7 +1088,7 @@ class Conversation:
             return
         tts = self.engines.tts
         synthesis = synthesis or _Synthesis.start(tts, speakable(move.text), self.length_scale,
-                                                  self.engines.tts_executor)
+                                                  self.engines.tts_queue)
         await self.send(p.AudioStart(utterance_id=agent.utterance_id, sample_rate=tts.sample_rate))
         interrupted = False
         frame_bytes = int(tts.sample_rate * AUDIO_FRAME_S) * 2

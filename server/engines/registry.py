@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from server.audio.vad import SileroModel, SpeechProbabilityModel
 from server.config import Settings, SettingsError
 from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm_path
 from server.engines.stt import SpeechToText, WhisperSTT
-from server.engines.tts import PhraseCache, PiperTTS, TextToSpeech
+from server.engines.tts import PhraseCache, PiperTTS, SynthesisQueue, TextToSpeech
 
 log = logging.getLogger("viva.engines")
 
@@ -24,10 +23,11 @@ class Engines:
     vad: SpeechProbabilityModel
     embedder: Embedder
     load_seconds: dict[str, float] = field(default_factory=dict)
-    #: Every session's speech synthesis runs here. Concurrent Piper runs only share the
-    #: same cores, and each one grows onnxruntime's memory arena, which never shrinks.
-    tts_executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
-        max_workers=min(2, os.cpu_count() or 1), thread_name_prefix="tts"))
+    #: Every session's speech synthesis runs here, a sentence at a time. One thread on a
+    #: small machine: a second one only shares the cores with Whisper, and doubles the
+    #: vocoder's transient memory (~100 MB for a long sentence).
+    tts_queue: SynthesisQueue = field(
+        default_factory=lambda: SynthesisQueue(workers=1 if (os.cpu_count() or 1) <= 4 else 2))
 
     def describe(self) -> dict[str, object]:
         return {

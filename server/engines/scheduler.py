@@ -77,6 +77,10 @@ class TranscriptionScheduler:
     def final(self, audio: np.ndarray, options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._submit(FINAL, audio, options, None)
 
+    def backlog(self) -> int:
+        """Jobs waiting for the worker (some may be superseded partials)."""
+        return self._queue.qsize() if self._queue is not None else 0
+
     def verbatim(self, audio: np.ndarray,
                  options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._submit(VERBATIM, audio, options, None)

@@ -93,13 +93,17 @@ class ContentScorer:
         #: so by the end of the turn only its last words are new.
         self._spans: OrderedDict[str, np.ndarray] = OrderedDict()
         self._spans_lock = threading.Lock()
+        #: One embedding at a time, whatever the number of sessions: concurrent ones only
+        #: share the cores, and each holds its own activations in memory.
+        self._embedding = threading.Lock()
 
     def _anchors_for(self, question: Question, kp: KeyPoint) -> _Anchors:
         key = (question.id, kp.id)
         if key not in self._anchors:
             paraphrases = [t for t in kp.terms if len(t.split()) >= 2]
             texts = [kp.text, *paraphrases, *kp.misconceptions]
-            vectors = self.embed(texts)
+            with self._embedding:
+                vectors = self.embed(texts)
             n = len(paraphrases)
             # A term that several key points share ("overfitting") shows none of them in
             # particular; only terms distinctive to this point earn the word bonus.
@@ -144,7 +148,9 @@ class ContentScorer:
             known = {s: self._spans[s] for s in spans if s in self._spans}
         missing = list(dict.fromkeys(s for s in spans if s not in known))
         if missing:
-            for span, vector in zip(missing, self.embed(missing), strict=True):
+            with self._embedding:
+                vectors = self.embed(missing)
+            for span, vector in zip(missing, vectors, strict=True):
                 known[span] = vector
             with self._spans_lock:
                 for span in missing:
