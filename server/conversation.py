@@ -206,8 +206,9 @@ class _Synthesis:
             # The sentence after the first one heard is still urgent; the rest only has
             # to keep ahead of playback.
             urgent = index + 1 <= (1 if opening else 0)
-            speech.submit(SynthesisQueue.FIRST if urgent else SynthesisQueue.LATER,
-                          lambda: say(index + 1))
+            if not speech.submit(SynthesisQueue.FIRST if urgent else SynthesisQueue.LATER,
+                                 lambda: say(index + 1)):
+                deliver(None)
 
         cached = getattr(tts, "cached", None)
         ready = cached(opening, length_scale) if opening and cached is not None else None

@@ -7,13 +7,14 @@ plays while the rest is still being synthesized.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import logging
-import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -142,33 +143,39 @@ class SynthesisQueue:
     (someone is waiting to hear it) go before the later sentences of other replies,
     which only have to keep ahead of playback. A thread that took a whole reply at a
     time made every other session wait for it. Few threads: concurrent Piper runs
-    only share the same cores.
+    only share the same cores. The threads are a standard executor's, so that the
+    interpreter waits for a running sentence at exit instead of killing it inside
+    onnxruntime.
     """
 
     FIRST, LATER = 0, 1
 
     def __init__(self, workers: int = 2) -> None:
-        self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], None] | None]] = \
-            queue.PriorityQueue()
+        self._jobs: list[tuple[int, int, Callable[[], None]]] = []
+        self._lock = threading.Lock()
         self._seq = itertools.count()
-        self._threads = [threading.Thread(target=self._work, name=f"tts-{i}", daemon=True)
-                         for i in range(workers)]
-        for thread in self._threads:
-            thread.start()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tts")
 
-    def submit(self, priority: int, job: Callable[[], None]) -> None:
-        self._jobs.put((priority, next(self._seq), job))
+    def submit(self, priority: int, job: Callable[[], None]) -> bool:
+        """False when the queue is shut down (the interpreter is exiting)."""
+        with self._lock:
+            heapq.heappush(self._jobs, (priority, next(self._seq), job))
+        try:
+            # Each call runs whichever job is most urgent when a thread is free.
+            self._executor.submit(self._run_next)
+        except RuntimeError:
+            return False
+        return True
 
     def close(self) -> None:
-        for _ in self._threads:
-            self._jobs.put((99, next(self._seq), None))
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _work(self) -> None:
-        while True:
-            _, _, job = self._jobs.get()
-            if job is None:
+    def _run_next(self) -> None:
+        with self._lock:
+            if not self._jobs:
                 return
-            try:
-                job()
-            except Exception:  # a job reports its own failure; the thread must live on
-                logging.getLogger("viva.tts").exception("synthesis failed")
+            _, _, job = heapq.heappop(self._jobs)
+        try:
+            job()
+        except Exception:  # a job reports its own failure; the thread must live on
+            logging.getLogger("viva.tts").exception("synthesis failed")
