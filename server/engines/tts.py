@@ -96,7 +96,7 @@ class PhraseCache:
     rest. Longer text passes straight through.
     """
 
-    MAX_WORDS = 4
+    MAX_WORDS = 5
 
     def __init__(self, voice: TextToSpeech, max_entries: int = 256) -> None:
         self.voice = voice
