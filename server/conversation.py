@@ -41,9 +41,18 @@ from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
 from server.interviewer.speakable import first_clause, speakable
 from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
-from server.scoring.overall import Assessment, assess
+from server.scoring.overall import Assessment, assess, session_averages
 from server.store import SessionStore
-from server.turn import Piece, Preview, Turn, done_text, join_pieces, join_texts, piece_text
+from server.turn import (
+    Piece,
+    Preview,
+    Turn,
+    done_text,
+    filler_text,
+    join_pieces,
+    join_texts,
+    outcome,
+)
 from server.wording import turn_messages
 
 log = logging.getLogger("viva.conversation")
@@ -116,12 +125,8 @@ class _Ready:
 
 def _forward(source: asyncio.Future[Transcription | None],
              target: asyncio.Future[Transcription | None]) -> None:
-    if target.done():
-        return
-    if source.cancelled() or source.exception() is not None:
-        target.set_result(None)
-    else:
-        target.set_result(source.result())
+    if not target.done():
+        target.set_result(outcome(source))
 
 
 async def _settled(future: asyncio.Future[Transcription | None]) -> Transcription | None:
@@ -185,6 +190,8 @@ class _Synthesis:
         # starts sounding while the rest is synthesized.
         opening, rest = first_clause(text)
         parts = ([opening] if opening else []) + _speech_parts(rest)
+        pause_s = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
+        after_opening = bytes(2 * int(tts.sample_rate * pause_s))
 
         def deliver(pcm: bytes | None) -> None:
             with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
@@ -200,8 +207,7 @@ class _Synthesis:
                 deliver(None)
                 raise
             if index == 0 and opening:
-                pause = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
-                pcm += bytes(2 * int(tts.sample_rate * pause))
+                pcm += after_opening
             deliver(pcm)
             # The sentence after the first one heard is still urgent; the rest only has
             # to keep ahead of playback.
@@ -213,8 +219,7 @@ class _Synthesis:
         cached = getattr(tts, "cached", None)
         ready = cached(opening, length_scale) if opening and cached is not None else None
         if ready is not None:  # the opening is at hand: no need to queue for a thread
-            pause = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
-            synthesis.chunks.put_nowait(ready + bytes(2 * int(tts.sample_rate * pause)))
+            synthesis.chunks.put_nowait(ready + after_opening)
             speech.submit(SynthesisQueue.FIRST, lambda: say(1))
         else:
             speech.submit(SynthesisQueue.FIRST, lambda: say(0))
@@ -615,7 +620,7 @@ class Conversation:
         def landed(job: asyncio.Future[Transcription | None]) -> None:
             if piece not in turn.pieces:
                 return  # taken back: the candidate went on
-            result = None if job.cancelled() or job.exception() is not None else job.result()
+            result = outcome(job)
             if not job.cancelled() and job.exception() is not None:
                 log.error("session %s: transcription failed", self.session_id,
                           exc_info=job.exception())
@@ -794,7 +799,7 @@ class Conversation:
                         verbatim_text = done.text if done else None
                     else:
                         late = True
-                        verbatim_text = self._verbatim_so_far(turn) if turn else None
+                        verbatim_text = filler_text(turn) if turn else None
                 metrics = None
                 if spoken:
                     metrics = measure(
@@ -941,17 +946,6 @@ class Conversation:
             return None  # something was said in between: the preview is stale
         return ready
 
-    def _verbatim_so_far(self, turn: Turn) -> str:
-        """Each piece's verbatim text where it has landed, its plain text elsewhere."""
-        parts: list[str] = []
-        for piece in turn.pieces:
-            chosen = piece.verbatim if piece.verbatim.done() else piece.plain
-            result = None
-            if chosen.done() and not chosen.cancelled() and chosen.exception() is None:
-                result = chosen.result()
-            parts.append(piece_text(turn, piece, result))
-        return join_texts(parts)
-
     def _save_soon(self, write: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(write)
         self._saves.add(task)
@@ -963,16 +957,12 @@ class Conversation:
             await asyncio.gather(*self._saves, return_exceptions=True)
 
     async def _verbatim_text(self, turn: Turn) -> Transcription | None:
-        """The verbatim passes of all pieces joined (a piece without one, skipped under
-        load or failed, gives its plain words)."""
-        parts: list[str] = []
+        """The verbatim passes of all pieces joined, once all have landed (a piece
+        without one, skipped under load or failed, gives its plain words)."""
         for piece in turn.pieces:
-            plain = await _settled(piece.plain)
-            if plain is None or not plain.text:
-                continue
-            verbatim = await _settled(piece.verbatim)
-            parts.append(piece_text(turn, piece, verbatim or plain))
-        return Transcription(text=join_texts(parts))
+            await _settled(piece.plain)
+            await _settled(piece.verbatim)
+        return Transcription(text=filler_text(turn))
 
     async def _score_so_far(self, turn: Turn) -> None:
         """Score the words so far and forget the result: the scorer keeps their span
@@ -1143,19 +1133,17 @@ class Conversation:
                 entry.overall = record.score.overall
                 entry.content = record.score.content
                 entry.delivery = record.score.delivery
-        scored = [q.overall for q in questions if q.overall is not None]
+        scored = {q.question_id: q.overall for q in questions if q.overall is not None}
         strengths, improvements = self.policy.session_highlights() if self.policy else ([], [])
         if not scored:
             strengths, improvements = [], []
-        categories: dict[str, list[float]] = {}
-        for q in questions:
-            if q.overall is not None and q.category:
-                categories.setdefault(q.category, []).append(q.overall)
+        overall, categories = session_averages(
+            scored, {q.question_id: q.category for q in questions})
         return p.Summary(
             session_id=self.session_id,
-            overall=round(sum(scored) / len(scored), 1) if scored else None,
+            overall=overall,
             questions=questions,
             strengths=strengths,
             improvements=improvements,
-            categories={c: round(sum(v) / len(v), 1) for c, v in categories.items()} or None,
+            categories=categories or None,
         )

@@ -127,7 +127,7 @@ def done_text(turn: Turn) -> str:
     for piece in turn.pieces:
         if not piece.transcribed:
             break
-        parts.append(piece_text(turn, piece, _result(piece.plain)))
+        parts.append(piece_text(turn, piece, outcome(piece.plain)))
     return join_texts(parts)
 
 
@@ -170,7 +170,15 @@ def join_pieces(turn: Turn, results: list[Transcription | None]) -> Transcriptio
     return Transcription(text=join_texts(texts), words=words, duration_s=duration)
 
 
-def _result(future: asyncio.Future[Transcription | None]) -> Transcription | None:
-    if future.cancelled() or future.exception() is not None:
+def filler_text(turn: Turn) -> str:
+    """Each piece's verbatim words where that pass has landed with some, its plain words
+    elsewhere: the text fillers are counted from."""
+    return join_texts([piece_text(turn, piece, outcome(piece.verbatim) or outcome(piece.plain))
+                       for piece in turn.pieces])
+
+
+def outcome(future: asyncio.Future[Transcription | None]) -> Transcription | None:
+    """The result of finished work; None while it runs, or when cancelled or failed."""
+    if not future.done() or future.cancelled() or future.exception() is not None:
         return None
     return future.result()

@@ -111,7 +111,7 @@ class PhraseCache:
         if len(text.split()) > self.MAX_WORDS:
             yield from self.voice.synthesize(text, length_scale, variation)
             return
-        key = (text, round(length_scale, 3), variation)
+        key = self._key(text, length_scale, variation)
         with self._lock:
             pcm = self._audio.get(key)
             if pcm is not None:
@@ -127,7 +127,11 @@ class PhraseCache:
     def cached(self, text: str, length_scale: float = 1.0, variation: bool = True) -> bytes | None:
         """The phrase's audio if it is at hand, without synthesizing anything."""
         with self._lock:
-            return self._audio.get((text, round(length_scale, 3), variation))
+            return self._audio.get(self._key(text, length_scale, variation))
+
+    @staticmethod
+    def _key(text: str, length_scale: float, variation: bool) -> tuple[str, float, bool]:
+        return text, round(length_scale, 3), variation
 
     def warm(self, phrases: Iterable[str], length_scale: float = 1.0) -> None:
         """Blocking: synthesize the phrases now (a worker thread at start-up)."""

@@ -22,6 +22,7 @@ from typing import Literal
 from server.bank import FollowUp, KeyPoint, Question
 from server.interviewer.commands import Intent
 from server.interviewer.phrasing import Phrase, phrase
+from server.interviewer.speakable import first_clause
 
 MoveKind = Literal["greeting", "question", "followup", "hint", "feedback", "ack", "closing"]
 Mode = Literal["interview", "drill"]
@@ -93,10 +94,13 @@ _DRILL_NEXT = ("Next one.", "Here's another.", "Let's try this one.")
 
 
 def opening_phrases() -> list[str]:
-    """The short openings replies start with, for the voice to have ready."""
-    leads = {template.split(" ", 1)[0] for template in _ACK_COVERED if "," in template}
-    leads |= {"I see,", "Alright,"}
-    return sorted(leads | set(_ACK_NOTHING) | set(_TRANSITIONS) | set(_DRILL_NEXT))
+    """The openings replies start with, split off as the voice splits them
+    (`first_clause`), for it to have them ready."""
+    said = "you explained that the model works"  # any `{did}` of several words
+    acks = [t.format(did=said, Did=said[:1].upper() + said[1:]) for t in _ACK_COVERED]
+    phrases = (*acks, *_ACK_NOTHING, *_TRANSITIONS, *_DRILL_NEXT)
+    return sorted({first_clause(phrase)[0] or phrase for phrase in phrases})
+
 _STATEMENT_VERBS = ("explained", "made the point", "pointed out", "noted")
 _LABEL_VERBS = ("covered", "addressed", "brought up")
 

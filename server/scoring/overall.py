@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from server.bank import Question
@@ -70,3 +70,19 @@ def assess(question: Question, content: ContentResult,
         metrics=metrics,
         feedback=write_feedback(question, content.points, metrics),
     )
+
+
+def session_averages(by_question: Mapping[str, float], categories: Mapping[str, str | None]
+                     ) -> tuple[float | None, dict[str, float]]:
+    """A session's overall score and its per-category scores: means of each question's
+    best, rounded to 0.1 (the live summary and the stored session list agree)."""
+    grouped: dict[str, list[float]] = {}
+    for question_id, score in by_question.items():
+        grouped.setdefault(categories.get(question_id) or "other", []).append(score)
+    return _mean(by_question.values()), {c: m for c, v in grouped.items()
+                                         if (m := _mean(v)) is not None}
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 1) if values else None

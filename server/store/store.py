@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.scoring.overall import session_averages
 from server.store import db
 from server.store.audio import relative_audio_path, write_wav
 from server.store.schema import STATUSES, questions, sessions, store_meta, turns
@@ -336,7 +337,7 @@ class SessionStore:
         for row in rows:
             by_question = best.get(row.id, {})
             cats = categories.get(row.id, {})
-            overall, by_category = _averages(by_question, cats)
+            overall, by_category = session_averages(by_question, cats)
             # A finished session's own summary is authoritative where it has a figure.
             summary = row.summary or {}
             if "overall" in summary:
@@ -371,15 +372,4 @@ class SessionStore:
         }
 
 
-def _averages(by_question: Mapping[str, float], categories: Mapping[str, str]
-              ) -> tuple[float | None, dict[str, float]]:
-    overall = _mean(by_question.values())
-    grouped: dict[str, list[float]] = {}
-    for question_id, score in by_question.items():
-        grouped.setdefault(categories.get(question_id, "other"), []).append(score)
-    return overall, {c: m for c, v in grouped.items() if (m := _mean(v)) is not None}
 
-
-def _mean(values: Iterable[float]) -> float | None:
-    values = list(values)
-    return round(sum(values) / len(values), 1) if values else None
