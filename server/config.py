@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     #: `bundled:en_US-joe-medium` or a path to a Piper `.onnx` voice.
     tts_voice: str = BUNDLED_VOICE
     tts_length_scale: float = 1.0
+    #: Sentences once spoken are kept under `{data_dir}/speech-cache` up to this many
+    #: megabytes and replayed instead of synthesized again; 0 turns that off.
+    tts_cache_mb: int = 256
 
     # Optional LLM (any OpenAI-compatible chat endpoint)
     llm_base_url: str | None = None

@@ -197,8 +197,29 @@ class _Synthesis:
             with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
                 loop.call_soon_threadsafe(synthesis.chunks.put_nowait, pcm)
 
-        def say(index: int) -> None:
+        cached = getattr(tts, "cached", None)
+
+        def advance(index: int) -> None:
+            """Deliver the parts already spoken once (cached), then queue the next one
+            that needs the vocoder: a cached sentence never waits behind other replies."""
+            while index < len(parts) and not synthesis.cancelled.is_set() and cached is not None:
+                pcm = cached(parts[index], length_scale)
+                if pcm is None:
+                    break
+                deliver(pcm + after_opening if index == 0 and opening else pcm)
+                index += 1
             if synthesis.cancelled.is_set() or index >= len(parts):
+                deliver(None)
+                return
+            # The first sentence heard after the opening is still urgent; the rest only
+            # has to keep ahead of playback.
+            urgent = index <= (1 if opening else 0)
+            if not speech.submit(SynthesisQueue.FIRST if urgent else SynthesisQueue.LATER,
+                                 lambda: say(index)):
+                deliver(None)
+
+        def say(index: int) -> None:
+            if synthesis.cancelled.is_set():
                 deliver(None)
                 return
             try:
@@ -209,20 +230,15 @@ class _Synthesis:
             if index == 0 and opening:
                 pcm += after_opening
             deliver(pcm)
-            # The sentence after the first one heard is still urgent; the rest only has
-            # to keep ahead of playback.
-            urgent = index + 1 <= (1 if opening else 0)
-            if not speech.submit(SynthesisQueue.FIRST if urgent else SynthesisQueue.LATER,
-                                 lambda: say(index + 1)):
-                deliver(None)
+            advance(index + 1)
 
-        cached = getattr(tts, "cached", None)
-        ready = cached(opening, length_scale) if opening and cached is not None else None
-        if ready is not None:  # the opening is at hand: no need to queue for a thread
+        # The opening ("Right,") is kept in memory: it goes out from here, at once.
+        in_memory = getattr(tts, "in_memory", None)
+        ready = in_memory(opening, length_scale) if opening and in_memory is not None else None
+        if ready is not None:
             synthesis.chunks.put_nowait(ready + after_opening)
-            speech.submit(SynthesisQueue.FIRST, lambda: say(1))
-        else:
-            speech.submit(SynthesisQueue.FIRST, lambda: say(0))
+        # Looking further (on disk) is file work: off the event loop.
+        loop.run_in_executor(None, advance, 1 if ready is not None else 0)
         return synthesis
 
     def cancel(self) -> None:
@@ -646,7 +662,11 @@ class Conversation:
             context = done_text(turn) if previous is not None else ""
             if piece not in turn.pieces:
                 return
-            job = piece.job = self.scheduler.final(audio, self._stt_options(context=context))
+            job = piece.job = self.scheduler.final(
+                audio, self._stt_options(context=context),
+                # Urgent once the candidate is quiet (or the turn is over): the reply
+                # may be waiting on this very piece.
+                urgent=lambda: self._turn is not turn or turn.silence_since is not None)
             job.add_done_callback(landed)
 
         if previous is None or previous.plain.done():
@@ -679,12 +699,16 @@ class Conversation:
         if self._t_in - start_t < MIN_PARTIAL_S:
             return
         audio = self._audio_between(start_t, self._t_in)
+        # The words before this audio, as they are now: a piece that lands while the
+        # partial is transcribed covers part of this audio, and joining its text too
+        # said that stretch twice.
+        before = done_text(turn)
         result = await self.scheduler.partial(self.session_id, audio, self._stt_options(final=False))
         if result is None or self._turn is not turn or not result.text:
             return
         if is_probable_hallucination(result.text, len(audio) / TARGET_RATE):
             return
-        text = join_texts([done_text(turn), result.text])
+        text = join_texts([before, result.text])
         turn.text_hint = text
         await self.send(p.Transcript(turn_id=turn.turn_id, text=text, final=False))
 

@@ -133,12 +133,18 @@ def done_text(turn: Turn) -> str:
 
 #: Words that carry a sentence on: a piece starting with one continues the last.
 _CONTINUING = {"and", "but", "so", "or", "because", "which", "since", "then", "while", "whereas"}
+#: Words a spoken sentence does not end on: a full stop after one is the cut's.
+_DANGLING = {"the", "a", "an", "of", "to", "and", "or", "but", "with", "for", "by", "at",
+             "is", "are", "was", "were", "that", "which", "because", "if", "than", "as",
+             "my", "your", "their", "its", "our", "from", "into", "like", "very",
+             "um", "uh", "er", "erm", "hmm"}
 
 
 def join_texts(parts: list[str]) -> str:
     """Pieces joined into one text. Whisper ends every piece as if it ended a sentence;
     where the next piece carries on in lower case, that full stop was the cut's, not
-    the speaker's: it becomes a comma before "and", "so" ... and goes otherwise."""
+    the speaker's: it becomes a comma before "and", "so" ... and goes otherwise. So
+    does a full stop after a word no sentence ends on ("from", "the")."""
     text = ""
     for part in (part.strip() for part in parts):
         if not part:
@@ -150,6 +156,11 @@ def join_texts(parts: list[str]) -> str:
                 part = part[:1].lower() + part[1:]
             elif part[:1].islower():
                 text = text[:-1]
+            elif text[:-1].rsplit(maxsplit=1)[-1].lower() in _DANGLING:
+                # "the weights come from. The dot product": one sentence, cut in two.
+                text = text[:-1]
+                if not part.startswith("I ") and not part[1:2].isupper():
+                    part = part[:1].lower() + part[1:]
         text = f"{text} {part}" if text else part
     return text
 

@@ -36,11 +36,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def engines():
+def engines(tmp_path_factory):
     from server.config import Settings
     from server.engines.registry import load_engines
 
-    return load_engines(Settings())
+    # Its own data folder: the spoken-sentence cache must start empty in every run.
+    return load_engines(Settings(data_dir=tmp_path_factory.mktemp("engines")))
 
 
 class LiveServer:

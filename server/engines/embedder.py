@@ -46,20 +46,40 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float 
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    # BERT's exact GELU, via erf (NumPy has none of its own).
-    return 0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))))
+    """BERT's exact GELU, via erf (NumPy has none of its own), in place on `x`.
+
+    Worked through in blocks of rows: a dozen temporaries the size of the whole
+    activation each cost fresh pages from the allocator (measured 2.6x slower)."""
+    flat = x.reshape(-1, x.shape[-1])
+    for start in range(0, len(flat), _GELU_ROWS):
+        block = flat[start:start + _GELU_ROWS]
+        block *= 0.5 * (1.0 + _erf(block * (1.0 / math.sqrt(2.0))))
+    return x
+
+
+_GELU_ROWS = 16
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
     # Abramowitz-Stegun 7.1.26 is too coarse for stacked layers; use a high-precision
-    # rational approximation (max error ~1.2e-7).
-    t = 1.0 / (1.0 + 0.5 * np.abs(x))
-    y = 1 - t * np.exp(
-        -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
-                -0.82215223 + t * 0.17087277))))))))
-    )
-    return np.where(x >= 0, y, -y)
+    # rational approximation (max error ~1.2e-7). Evaluated in place: the temporaries
+    # of a plain expression made this a quarter of the embedder's time.
+    t = np.abs(x)
+    t *= 0.5
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = np.full_like(t, 0.17087277)
+    for c in (-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
+              0.09678418, 0.37409196, 1.00002368):
+        poly *= t
+        poly += c
+    poly *= t
+    poly -= 1.26551223
+    poly -= x * x
+    np.exp(poly, out=poly)
+    poly *= t
+    np.subtract(1.0, poly, out=poly)
+    return np.copysign(poly, x, out=poly)
 
 
 class MiniLMEmbedder:
@@ -81,6 +101,11 @@ class MiniLMEmbedder:
         self.name = "all-MiniLM-L6-v2"
         self._w = load_file(str(model_dir / "model.safetensors"))
         self._layers = sum(1 for k in self._w if k.endswith("attention.self.query.weight"))
+        for i in range(self._layers):
+            p = f"encoder.layer.{i}.attention.self"
+            for part in ("weight", "bias"):
+                self._w[f"{p}.qkv.{part}"] = np.concatenate(
+                    [self._w.pop(f"{p}.{name}.{part}") for name in ("query", "key", "value")])
         self._heads = 12
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
@@ -119,30 +144,33 @@ class MiniLMEmbedder:
              + w["embeddings.position_embeddings.weight"][:length][None]
              + w["embeddings.token_type_embeddings.weight"][0][None, None])
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        head_dim = x.shape[-1] // self._heads
+        width = x.shape[-1]
+        head_dim = width // self._heads
         scale = 1.0 / math.sqrt(head_dim)
         bias = ((1.0 - mask) * -1e9)[:, None, None, :]
+        # Every dense layer is one 2-D matrix product over all the batch's tokens: a 3-D
+        # `@` loops over the batch in NumPy and took 1.7x as long.
+        x = x.reshape(batch * length, width)
 
         def dense(t: np.ndarray, name: str) -> np.ndarray:
             return t @ w[f"{name}.weight"].T + w[f"{name}.bias"]
 
-        def split(t: np.ndarray) -> np.ndarray:
+        def heads(t: np.ndarray) -> np.ndarray:
             return t.reshape(batch, length, self._heads, head_dim).transpose(0, 2, 1, 3)
 
         for i in range(self._layers):
             p = f"encoder.layer.{i}"
-            q = split(dense(x, f"{p}.attention.self.query"))
-            k = split(dense(x, f"{p}.attention.self.key"))
-            v = split(dense(x, f"{p}.attention.self.value"))
+            qkv = dense(x, f"{p}.attention.self.qkv")  # query, key and value in one product
+            q, k, v = (heads(qkv[:, j * width:(j + 1) * width]) for j in range(3))
             # A Python float keeps float32; a NumPy float64 scalar would promote everything.
             scores = q @ k.transpose(0, 1, 3, 2) * scale + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, -1)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, width)
             x = _layer_norm(x + dense(context, f"{p}.attention.output.dense"),
                             w[f"{p}.attention.output.LayerNorm.weight"],
                             w[f"{p}.attention.output.LayerNorm.bias"])
             inner = _gelu(dense(x, f"{p}.intermediate.dense"))
             x = _layer_norm(x + dense(inner, f"{p}.output.dense"),
                             w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"])
-        return x
+        return x.reshape(batch, length, width)

@@ -11,7 +11,13 @@ from server.audio.vad import SileroModel, SpeechProbabilityModel
 from server.config import Settings, SettingsError
 from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm_path
 from server.engines.stt import SpeechToText, WhisperSTT
-from server.engines.tts import PhraseCache, PiperTTS, SynthesisQueue, TextToSpeech
+from server.engines.tts import (
+    PhraseCache,
+    PiperTTS,
+    SpokenCache,
+    SynthesisQueue,
+    TextToSpeech,
+)
 
 log = logging.getLogger("viva.engines")
 
@@ -48,7 +54,14 @@ def load_engines(settings: Settings) -> Engines:
                      settings.stt_cpu_threads)
     timings["stt"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    tts = PhraseCache(PiperTTS(settings.tts_voice))
+    piper = PiperTTS(settings.tts_voice)
+    voice: TextToSpeech = piper
+    if settings.tts_cache_mb > 0:
+        stat = piper.voice_path.stat()
+        voice = SpokenCache(piper, settings.data_dir / "speech-cache",
+                            settings.tts_cache_mb * 1024 * 1024,
+                            identity=f"{piper.voice_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
+    tts = PhraseCache(voice)
     timings["tts"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     vad = SileroModel()

@@ -1,0 +1,220 @@
+"""What keeps many sessions real-time: the scheduler's order and batches, the spoken-
+sentence cache, the silence gate before the voice detector, the loop guard, the
+embedder's arithmetic. Ordering is pure logic (a recording fake engine); batching,
+the cache and the gate run on the real Whisper, Piper and Silero models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+
+from server.audio.vad import FRAME_SAMPLES, StreamingVad, VadState
+from server.engines.embedder import _erf
+from server.engines.scheduler import TranscriptionScheduler
+from server.engines.stt import TranscribeOptions, Transcription, _collapse_loops
+from server.engines.tts import PhraseCache, SpokenCache
+from server.turn import join_texts
+from tests.conftest import word_error_rate
+
+# ---------------------------------------------------------------------------- scheduler
+
+
+class RecordingSTT:
+    """Answers with the audio's first sample as text; waits on a gate for the first job."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.order: list[str] = []
+
+    def transcribe(self, audio: np.ndarray, options: TranscribeOptions) -> Transcription:
+        self.gate.wait(5)
+        label = options.initial_prompt or ""
+        self.order.append(label)
+        return Transcription(text=label)
+
+
+def _job(label: str) -> tuple[np.ndarray, TranscribeOptions]:
+    return np.zeros(1600, dtype=np.float32), TranscribeOptions(initial_prompt=label)
+
+
+async def test_a_quiet_speakers_piece_goes_before_pieces_of_speakers_still_talking() -> None:
+    stt = RecordingSTT()
+    scheduler = TranscriptionScheduler(stt)
+    await scheduler.start()
+    try:
+        blocker = scheduler.final(*_job("running"))
+        await asyncio.sleep(0.05)  # the worker holds this one at the gate
+        quiet = {"b": False}
+        partial = scheduler.partial("s1", *_job("partial"))
+        verbatim = scheduler.verbatim(*_job("verbatim"))
+        talking = scheduler.final(*_job("talking"), urgent=lambda: False)
+        later_quiet = scheduler.final(*_job("quiet"), urgent=lambda: quiet["b"])
+        quiet["b"] = True  # the speaker stopped after the piece was queued
+        stt.gate.set()
+        await asyncio.gather(blocker, partial, verbatim, talking, later_quiet)
+        assert stt.order == ["running", "quiet", "talking", "verbatim", "partial"]
+        assert scheduler.backlog() == 0
+        assert scheduler.stats["urgent"] == 1
+    finally:
+        await scheduler.close()
+
+
+async def test_a_newer_partial_replaces_one_that_has_not_started() -> None:
+    stt = RecordingSTT()
+    scheduler = TranscriptionScheduler(stt)
+    await scheduler.start()
+    try:
+        blocker = scheduler.final(*_job("running"))
+        await asyncio.sleep(0.05)
+        old = scheduler.partial("s1", *_job("old"))
+        new = scheduler.partial("s1", *_job("new"))
+        stt.gate.set()
+        assert await old is None
+        assert (await new).text == "new"
+        await blocker
+        assert stt.order == ["running", "new"]
+    finally:
+        await scheduler.close()
+
+
+async def test_pieces_of_several_sessions_are_transcribed_in_one_batch(engines, speak) -> None:
+    texts = ["and that is why we use dropout as well",
+             "so the variance goes down when we average many trees",
+             "because the minority class is the one we care about"]
+    context = ("Glossary: bias, variance, regularization. The first reason is that the "
+               "penalty on the weights makes the model prefer simpler functions")
+    scheduler = TranscriptionScheduler(engines.stt)
+    await scheduler.start()
+    try:
+        # The worker is busy with a first piece while the three others queue up.
+        first = scheduler.final(speak("Regularization adds a penalty to the loss."),
+                                TranscribeOptions())
+        await asyncio.sleep(0)
+        jobs = [scheduler.final(speak(text), TranscribeOptions(initial_prompt=context[i:]))
+                for i, text in enumerate(texts)]
+        results = await asyncio.gather(first, *jobs)
+    finally:
+        await scheduler.close()
+    assert scheduler.stats["batched"] == 3
+    for text, result in zip(texts, results[1:], strict=True):
+        assert result is not None and word_error_rate(text, result.text) <= 0.2, result
+        assert result.words and result.words[0].start < 0.6
+
+
+def test_the_batch_decodes_like_one_at_a_time(engines, speak) -> None:
+    requests = [(speak("Bagging trains trees on bootstrap samples."),
+                 TranscribeOptions(initial_prompt="Glossary: bagging, boosting, random forest, "
+                                                  "gradient boosting, variance.")),
+                (speak("Boosting fits each tree to the errors so far."),
+                 TranscribeOptions(initial_prompt="The first method is bagging, which averages "
+                                                  "many trees trained independently of each other")),
+                (speak("No context at all."), TranscribeOptions())]
+    together = engines.stt.transcribe_many(requests)
+    alone = [engines.stt.transcribe(audio, options) for audio, options in requests]
+    assert [t.text for t in together] == [a.text for a in alone]
+
+
+def test_a_word_loop_collapses_to_one_copy() -> None:
+    because = [1363, 11]  # " because", ","
+    assert _collapse_loops([7, *because * 10, 9]) == [7, *because, 9]
+    assert _collapse_loops([5, 5, 5, 5, 6]) == [5, 6]
+    assert _collapse_loops([1, 2, 1, 2, 3]) == [1, 2, 1, 2, 3]  # "no, no" stays
+    assert _collapse_loops([]) == []
+
+
+def test_a_dangling_word_before_a_cut_joins_the_sentence() -> None:
+    assert join_texts(["and the weights come from.", "The dot product of the keys."]) == \
+        "and the weights come from the dot product of the keys."
+    assert join_texts(["then I would add, um.", "Add features."]) == \
+        "then I would add, um add features."
+    assert join_texts(["It is simple.", "The second reason is"]) == \
+        "It is simple. The second reason is"
+
+
+# ---------------------------------------------------------------------------- speech cache
+
+
+def test_a_sentence_spoken_once_is_replayed_from_disk(engines, tmp_path) -> None:
+    piper = engines.tts.voice.voice if isinstance(engines.tts.voice, SpokenCache) \
+        else engines.tts.voice
+    cache = SpokenCache(piper, tmp_path / "speech", max_bytes=10 * 2**20, identity="joe:1")
+    sentence = "What is the difference between bagging and boosting?"
+    assert cache.cached(sentence) is None
+    first = b"".join(c.pcm for c in cache.synthesize(sentence, variation=False))
+    assert cache.misses == 1 and len(first) > piper.sample_rate  # over half a second
+    again = b"".join(c.pcm for c in cache.synthesize(sentence, variation=False))
+    assert again == first and cache.hits == 1
+    # Another process (a restart) finds it too; another voice or speed does not.
+    restarted = SpokenCache(piper, tmp_path / "speech", 10 * 2**20, identity="joe:1")
+    assert restarted.cached(sentence, variation=False) == first
+    assert SpokenCache(piper, tmp_path / "speech", 10 * 2**20, "amy:1").cached(
+        sentence, variation=False) is None
+    assert restarted.cached(sentence, length_scale=1.2, variation=False) is None
+    # The memory tier above it sees through to the disk.
+    assert PhraseCache(restarted).cached(sentence, variation=False) == first
+
+
+def test_the_speech_cache_keeps_to_its_size(engines, tmp_path) -> None:
+    piper = engines.tts.voice.voice if isinstance(engines.tts.voice, SpokenCache) \
+        else engines.tts.voice
+    one = len(b"".join(c.pcm for c in piper.synthesize("Next one.", variation=False)))
+    cache = SpokenCache(piper, tmp_path / "speech", max_bytes=int(one * 2.5), identity="x")
+    for text in ("Next one.", "Moving on.", "Let's go on.", "Here's another."):
+        list(cache.synthesize(text, variation=False))
+    kept = list((tmp_path / "speech").glob("*.pcm"))
+    assert 1 <= len(kept) <= 2
+    assert sum(f.stat().st_size for f in kept) <= one * 2.5
+    assert cache.cached("Here's another.", variation=False) is not None  # the newest stays
+
+
+def test_the_server_keeps_spoken_sentences_in_its_data_folder(engines) -> None:
+    assert isinstance(engines.tts, PhraseCache) and isinstance(engines.tts.voice, SpokenCache)
+    sentence = "Explain the attention mechanism and transformers."
+    list(engines.tts.synthesize(sentence))
+    assert engines.tts.voice.cached(sentence) is not None
+
+
+# ---------------------------------------------------------------------------- silence gate
+
+
+class CountingModel:
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def frame_probability(self, frame: np.ndarray, state: VadState) -> float:
+        self.calls += 1
+        return self.inner.frame_probability(frame, state)
+
+
+def test_digital_silence_skips_the_voice_model_and_speech_still_starts(engines, speak) -> None:
+    model = CountingModel(engines.vad)
+    vad = StreamingVad(model)
+    frames = vad.process(np.zeros(FRAME_SAMPLES * 30, dtype=np.float32))
+    assert len(frames) == 30 and model.calls == 0
+    assert all(f.probability == 0.0 and not f.speech for f in frames)
+    speech = vad.process(speak("Regularization adds a penalty to the loss."))
+    assert model.calls > 0 and any(f.speech for f in speech)
+    # Faint noise (-50 dBFS) is above the gate: the model judges it, and hears no speech.
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(FRAME_SAMPLES * 30) * 0.003).astype(np.float32)
+    calls = model.calls
+    quiet = StreamingVad(model).process(noise)
+    assert model.calls - calls == 30 and not any(f.speech for f in quiet)
+
+
+# ---------------------------------------------------------------------------- embedder
+
+
+def test_the_in_place_erf_matches_the_exact_function() -> None:
+    import math
+
+    x = np.linspace(-6, 6, 2001, dtype=np.float32)
+    got = _erf(x.copy())
+    want = np.array([math.erf(float(v)) for v in x])
+    assert float(np.abs(got - want).max()) < 1e-6
