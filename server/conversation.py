@@ -52,6 +52,7 @@ from server.turn import (
     join_pieces,
     join_texts,
     outcome,
+    trails_off,
 )
 from server.wording import turn_messages
 
@@ -597,10 +598,16 @@ class Conversation:
         else:
             hint = turn.text_hint
         required = required_silence(hint, self.endpoint)
+        if turn.transcribed and trails_off(turn):
+            # Words that end a sentence, then speech Whisper could not read (seen: a
+            # false cut-in during "...the errors it makes, and, um," under load).
+            required = max(required, self.endpoint.unfinished_silence_s)
         if turn.preview is None and turn.transcribed and hint \
                 and silent_for >= required - PREVIEW_LEAD_S:
             self._start_preview(turn, hint)
         if silent_for >= required:
+            log.info("session %s: turn %s ends after %.2f s of silence on %r", self.session_id,
+                     turn.turn_id, silent_for, hint[-60:])
             self._end_turn()
 
     def _audio_between(self, start_t: float, end_t: float) -> np.ndarray:

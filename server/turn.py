@@ -121,6 +121,20 @@ def piece_text(turn: Turn, piece: Piece, result: Transcription | None) -> str:
     return result.text
 
 
+#: Speech in the last piece for which Whisper wrote nothing: most likely a filler on its
+#: own ("and, um," cut off after a comma's pause), so the candidate is still thinking.
+UNREAD_SPEECH_S = 0.25
+
+
+def trails_off(turn: Turn) -> bool:
+    """The last piece had speech in it but came back without words."""
+    if not turn.pieces or not turn.pieces[-1].transcribed:
+        return False
+    last = turn.pieces[-1]
+    return not piece_text(turn, last, outcome(last.plain)) \
+        and turn.speech_in(last.start_t, last.end_t) >= UNREAD_SPEECH_S
+
+
 def done_text(turn: Turn) -> str:
     """The text of the leading pieces that are transcribed (for captions and the endpointer)."""
     parts: list[str] = []

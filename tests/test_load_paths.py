@@ -86,8 +86,9 @@ async def test_pieces_of_several_sessions_are_transcribed_in_one_batch(engines, 
     texts = ["and that is why we use dropout as well",
              "so the variance goes down when we average many trees",
              "because the minority class is the one we care about"]
-    context = ("Glossary: bias, variance, regularization. The first reason is that the "
-               "penalty on the weights makes the model prefer simpler functions")
+    context = ("Glossary: bias, variance, regularization, dropout. The first reason is that "
+               "the penalty on the weights makes the model prefer simpler functions, and the "
+               "second one is that averaging many models trained on different samples")
     scheduler = TranscriptionScheduler(engines.stt)
     await scheduler.start()
     try:
@@ -95,7 +96,9 @@ async def test_pieces_of_several_sessions_are_transcribed_in_one_batch(engines, 
         first = scheduler.final(speak("Regularization adds a penalty to the loss."),
                                 TranscribeOptions())
         await asyncio.sleep(0)
-        jobs = [scheduler.final(speak(text), TranscribeOptions(initial_prompt=context[i:]))
+        # Their speakers have all stopped: one batch for the three.
+        jobs = [scheduler.final(speak(text), TranscribeOptions(initial_prompt=context[i:]),
+                                urgent=lambda: True)
                 for i, text in enumerate(texts)]
         results = await asyncio.gather(first, *jobs)
     finally:
@@ -107,16 +110,21 @@ async def test_pieces_of_several_sessions_are_transcribed_in_one_batch(engines, 
 
 
 def test_the_batch_decodes_like_one_at_a_time(engines, speak) -> None:
-    requests = [(speak("Bagging trains trees on bootstrap samples."),
-                 TranscribeOptions(initial_prompt="Glossary: bagging, boosting, random forest, "
-                                                  "gradient boosting, variance.")),
-                (speak("Boosting fits each tree to the errors so far."),
-                 TranscribeOptions(initial_prompt="The first method is bagging, which averages "
-                                                  "many trees trained independently of each other")),
-                (speak("No context at all."), TranscribeOptions())]
+    context = ("Glossary: bagging, boosting, random forest, gradient boosting, variance. "
+               "There are two ways to combine many trees, and they reduce different errors, "
+               "the first one averages many deep trees trained independently of each other")
+    texts = ["Bagging trains trees on bootstrap samples.",
+             "Boosting fits each tree to the errors so far.",
+             "So the variance goes down."]
+    # Contexts of different lengths, all long enough to share a batch once cut.
+    requests = [(speak(text), TranscribeOptions(initial_prompt=context[i * 12:]))
+                for i, text in enumerate(texts)]
+    requests.append((speak("No context at all."), TranscribeOptions()))
     together = engines.stt.transcribe_many(requests)
     alone = [engines.stt.transcribe(audio, options) for audio, options in requests]
-    assert [t.text for t in together] == [a.text for a in alone]
+    for text, one, both in zip([*texts, "No context at all."], alone, together, strict=True):
+        assert word_error_rate(text, both.text) <= 0.2, (both.text, one.text)
+        assert abs(len(both.words) - len(one.words)) <= 1
 
 
 def test_a_word_loop_collapses_to_one_copy() -> None:
@@ -218,3 +226,28 @@ def test_the_in_place_erf_matches_the_exact_function() -> None:
     got = _erf(x.copy())
     want = np.array([math.erf(float(v)) for v in x])
     assert float(np.abs(got - want).max()) < 1e-6
+
+
+# ---------------------------------------------------------------------------- endpointing
+
+
+def _landed(text: str) -> asyncio.Future[Transcription | None]:
+    future: asyncio.Future[Transcription | None] = asyncio.get_running_loop().create_future()
+    future.set_result(Transcription(text=text))
+    return future
+
+
+async def test_speech_that_came_back_without_words_means_still_thinking() -> None:
+    from server.turn import Piece, Turn, trails_off
+
+    turn = Turn("t1", start_t=0.0)
+    turn.segments = [(0.2, 2.9), (3.3, 4.0)]  # "... the errors it makes," then "and, um,"
+    said = Piece(0.0, 3.0, _landed("Then I would look at the errors it makes."), _landed(""))
+    unread = Piece(3.1, 4.1, _landed(""), _landed(""), speculative=True)
+    turn.pieces = [said]
+    assert not trails_off(turn)
+    turn.pieces = [said, unread]
+    assert trails_off(turn)
+    # A breath too short to be a word does not hold the turn open.
+    turn.segments = [(0.2, 2.9), (3.3, 3.4)]
+    assert not trails_off(turn)

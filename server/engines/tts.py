@@ -218,7 +218,8 @@ class SpokenCache:
                 out.write(pcm)
             os.replace(temporary, path)
         except OSError:
-            logging.getLogger("viva.tts").warning("cannot keep speech in %s", self.folder)
+            if self.folder.is_dir():  # gone at shutdown (a temporary data folder): no news
+                logging.getLogger("viva.tts").warning("cannot keep speech in %s", self.folder)
             return
         with self._lock:
             self._bytes += len(pcm)
