@@ -82,6 +82,24 @@ async def test_a_newer_partial_replaces_one_that_has_not_started() -> None:
         await scheduler.close()
 
 
+async def test_a_piece_not_started_can_be_withdrawn_and_a_running_one_cannot() -> None:
+    stt = RecordingSTT()
+    scheduler = TranscriptionScheduler(stt)
+    await scheduler.start()
+    try:
+        running = scheduler.final(*_job("running"))
+        await asyncio.sleep(0.05)
+        waiting = scheduler.final(*_job("waiting"))
+        assert not scheduler.withdraw(running)  # the worker has it
+        assert scheduler.withdraw(waiting) and scheduler.backlog() == 0
+        waiting.cancel()
+        stt.gate.set()
+        await running
+        assert stt.order == ["running"]
+    finally:
+        await scheduler.close()
+
+
 async def test_pieces_of_several_sessions_are_transcribed_in_one_batch(engines, speak) -> None:
     texts = ["and that is why we use dropout as well",
              "so the variance goes down when we average many trees",

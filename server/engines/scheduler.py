@@ -102,6 +102,14 @@ class TranscriptionScheduler:
             job.future.set_result(None)
             self.stats["partials_dropped"] += 1
 
+    def withdraw(self, future: asyncio.Future[Transcription | None]) -> bool:
+        """Take back a job that has not started (its audio will come in a longer one)."""
+        for index, job in enumerate(self._jobs):
+            if job.future is future:
+                del self._jobs[index]
+                return not future.done()
+        return False
+
     def final(self, audio: np.ndarray, options: TranscribeOptions,
               urgent: Callable[[], bool] | None = None) -> asyncio.Future[Transcription | None]:
         """A piece of a turn; `urgent()` says, when the worker is choosing, whether the
