@@ -184,7 +184,10 @@ class _Synthesis:
 
     @classmethod
     def start(cls, tts: Any, text: str, length_scale: float,
-              speech: SynthesisQueue) -> _Synthesis:
+              speech: SynthesisQueue, keep: bool = True) -> _Synthesis:
+        """`keep=False` for text that may quote the candidate: past its cached opening,
+        it is synthesized without the disk cache, so deleting a session leaves none of
+        it behind."""
         synthesis = cls()
         loop = asyncio.get_running_loop()
         # A short opening ("Right,") goes first on its own: it is cached, so the reply
@@ -198,7 +201,8 @@ class _Synthesis:
             with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
                 loop.call_soon_threadsafe(synthesis.chunks.put_nowait, pcm)
 
-        cached = getattr(tts, "cached", None)
+        cached = getattr(tts, "cached", None) if keep else None
+        voice = tts if keep else getattr(tts, "unkept", tts)
 
         def advance(index: int) -> None:
             """Deliver the parts already spoken once (cached), then queue the next one
@@ -224,7 +228,7 @@ class _Synthesis:
                 deliver(None)
                 return
             try:
-                pcm = b"".join(chunk.pcm for chunk in tts.synthesize(parts[index], length_scale))
+                pcm = b"".join(chunk.pcm for chunk in voice.synthesize(parts[index], length_scale))
             except Exception:
                 deliver(None)
                 raise
@@ -1089,7 +1093,7 @@ class Conversation:
         if not self.options.tts:
             return None
         return _Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale,
-                                self.engines.tts_queue)
+                                self.engines.tts_queue, keep=move.source != "llm")
 
     def _agent_message(self, move: Move) -> p.Agent:
         if move.kind == "question" and move.question_id and self.scorer is not None:
@@ -1126,7 +1130,8 @@ class Conversation:
             return
         tts = self.engines.tts
         synthesis = synthesis or _Synthesis.start(tts, speakable(move.text), self.length_scale,
-                                                  self.engines.tts_queue)
+                                                  self.engines.tts_queue,
+                                                  keep=move.source != "llm")
         await self.send(p.AudioStart(utterance_id=agent.utterance_id, sample_rate=tts.sample_rate))
         interrupted = False
         frame_bytes = int(tts.sample_rate * AUDIO_FRAME_S) * 2

@@ -198,6 +198,28 @@ def test_the_speech_cache_keeps_to_its_size(engines, tmp_path) -> None:
     assert cache.cached("Here's another.", variation=False) is not None  # the newest stays
 
 
+async def test_words_that_may_quote_the_candidate_are_not_kept_on_disk(engines, tmp_path) -> None:
+    from server.conversation import _Synthesis
+    from server.engines.tts import SynthesisQueue
+
+    piper = engines.tts.unkept
+    voice = PhraseCache(SpokenCache(piper, tmp_path / "speech", 10 * 2**20, identity="joe"))
+    queue = SynthesisQueue(workers=1)
+    try:
+        for keep, text in ((False, "Nice, you said the minority class is what you care about."),
+                           (True, "Nice, that was the question about imbalanced data.")):
+            synthesis = _Synthesis.start(voice, text, 1.0, queue, keep=keep)
+            chunks = []
+            while (chunk := await asyncio.wait_for(synthesis.chunks.get(), 30)) is not None:
+                chunks.append(chunk)
+            assert sum(len(c) for c in chunks) > piper.sample_rate  # it was all spoken
+    finally:
+        queue.close()
+    assert len(list((tmp_path / "speech").glob("*.pcm"))) == 2  # "Nice," and the 2nd rest
+    assert voice.cached("that was the question about imbalanced data.") is not None
+    assert voice.cached("you said the minority class is what you care about.") is None
+
+
 def test_the_server_keeps_spoken_sentences_in_its_data_folder(engines) -> None:
     assert isinstance(engines.tts, PhraseCache) and isinstance(engines.tts.voice, SpokenCache)
     sentence = "Explain the attention mechanism and transformers."

@@ -136,6 +136,15 @@ class PhraseCache:
             pcm = below(text, length_scale, variation)
         return pcm
 
+    @property
+    def unkept(self) -> TextToSpeech:
+        """The voice below every cache on disk, for text that may quote the candidate
+        (an LLM's wording): its audio is not written anywhere."""
+        voice = self.voice
+        while isinstance(voice, SpokenCache):
+            voice = voice.voice
+        return voice
+
     def in_memory(self, text: str, length_scale: float = 1.0,
                   variation: bool = True) -> bytes | None:
         """The phrase's audio if this cache holds it: no file work (event-loop safe)."""
