@@ -286,7 +286,9 @@ class SubprocessServer:
                         "--log-level", "warning"]
         if endpoint_silence_ms is not None:
             self.command += ["--endpoint-silence-ms", str(endpoint_silence_ms)]
-        self.env = dict(os.environ, **(extra_env or {}))
+        # No background speaking of the bank: it would take the CPU between runs and make
+        # later runs cheaper than the first (`VIVA_TTS_PREWARM=1` in the environment wins).
+        self.env = {"VIVA_TTS_PREWARM": "0", **os.environ, **(extra_env or {})}
         if max_sessions is not None:
             self.env["VIVA_MAX_SESSIONS"] = str(max_sessions)
         self.process: subprocess.Popen[bytes] | None = None

@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from server.config import Settings
 
-            overrides: dict[str, Any] = {"data_dir": Path(tmp.name)}
+            # No background speaking of the bank between turns (see harness.SubprocessServer).
+            overrides: dict[str, Any] = {"data_dir": Path(tmp.name), "tts_prewarm": False}
             if args.endpoint_silence_ms is not None:
                 overrides["endpoint_silence_ms"] = args.endpoint_silence_ms
             settings = Settings(**overrides)

@@ -18,7 +18,9 @@ from server.config import Settings
 from server.engines.llm import ChatLLM
 from server.engines.registry import Engines, load_engines
 from server.engines.scheduler import TranscriptionScheduler
+from server.engines.tts import SpokenCache
 from server.interviewer.policy import opening_phrases
+from server.prewarm import bank_sentences, prewarm
 from server.scoring.content import ContentScorer
 from server.store import open_store
 
@@ -56,11 +58,19 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
         if warm is not None:  # the openings of replies, ready before the first reply
             app.state.warming = asyncio.create_task(asyncio.to_thread(
                 warm, opening_phrases(), settings.tts_length_scale))
+        app.state.prewarm = None
+        cache = getattr(loaded.tts, "voice", None)
+        if settings.tts_prewarm and isinstance(cache, SpokenCache):
+            app.state.prewarm = asyncio.create_task(prewarm(
+                cache, bank_sentences(question_bank), settings.tts_length_scale,
+                busy=lambda: app.state.active_sessions > 0))
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
         log.info("viva ready in %.1f s", app.state.ready_seconds)
         try:
             yield
         finally:
+            if app.state.prewarm is not None:
+                app.state.prewarm.cancel()
             if app.state.llm is not None:
                 await app.state.llm.close()
             await scheduler.close()

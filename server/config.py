@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     #: Sentences once spoken are kept under `{data_dir}/speech-cache` up to this many
     #: megabytes and replayed instead of synthesized again; 0 turns that off.
     tts_cache_mb: int = 256
+    #: Speak the bank's questions, follow-ups and hints into that cache while no session
+    #: is in progress (once per voice; a few minutes of CPU on first start).
+    tts_prewarm: bool = True
 
     # Optional LLM (any OpenAI-compatible chat endpoint)
     llm_base_url: str | None = None

@@ -38,7 +38,7 @@ from server.engines.stt import TranscribeOptions, Transcription, is_probable_hal
 from server.engines.tts import SynthesisQueue
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
-from server.interviewer.speakable import first_clause, speakable
+from server.interviewer.speakable import first_clause, speakable, speech_parts
 from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
 from server.scoring.overall import Assessment, assess, session_averages
@@ -142,30 +142,6 @@ async def _settled(future: asyncio.Future[Transcription | None]) -> Transcriptio
         return None
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
-#: A longer sentence is synthesized in two halves, split at a comma: the vocoder's
-#: memory grows with the length of what it speaks at once, and the first half is
-#: heard sooner.
-LONG_SENTENCE_WORDS = 24
-
-
-def _speech_parts(text: str) -> list[str]:
-    parts: list[str] = []
-    for sentence in (s for s in _SENTENCE_END.split(text) if s):
-        clauses = _CLAUSE_END.split(sentence)
-        if len(sentence.split()) <= LONG_SENTENCE_WORDS or len(clauses) < 2:
-            parts.append(sentence)
-            continue
-        # The comma nearest the middle.
-        total, best, split_at, seen = len(sentence.split()), 0, 1, 0
-        for i, clause in enumerate(clauses[:-1], start=1):
-            seen += len(clause.split())
-            if best == 0 or abs(total / 2 - seen) < abs(total / 2 - best):
-                best, split_at = seen, i
-        parts.append(" ".join(clauses[:split_at]))
-        parts.append(" ".join(clauses[split_at:]))
-    return parts
 _FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
 
 
@@ -193,7 +169,7 @@ class _Synthesis:
         # A short opening ("Right,") goes first on its own: it is cached, so the reply
         # starts sounding while the rest is synthesized.
         opening, rest = first_clause(text)
-        parts = ([opening] if opening else []) + _speech_parts(rest)
+        parts = ([opening] if opening else []) + speech_parts(rest)
         pause_s = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
         after_opening = bytes(2 * int(tts.sample_rate * pause_s))
 

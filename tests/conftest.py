@@ -17,6 +17,10 @@ import numpy as np
 import pytest
 
 REQUIRE_ALL = os.environ.get("VIVA_REQUIRE_ALL") == "1"
+# Servers started by tests (in process or as `viva serve`) do not speak the bank in the
+# background: minutes of CPU that would slow every other test. tests/test_load_paths.py
+# tests the warm-up itself.
+os.environ.setdefault("VIVA_TTS_PREWARM", "0")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -227,6 +227,27 @@ def test_the_server_keeps_spoken_sentences_in_its_data_folder(engines) -> None:
     assert engines.tts.voice.cached(sentence) is not None
 
 
+async def test_the_bank_is_spoken_into_the_cache_only_while_nobody_is_in_a_session(
+        engines, tmp_path) -> None:
+    from server.bank import load_bank
+    from server.prewarm import bank_sentences, prewarm
+
+    sentences = bank_sentences(load_bank())
+    assert len(sentences) > 300 and len(set(sentences)) == len(sentences)
+    question = load_bank().questions[0]
+    assert any(question.prompt.startswith(s.split(",")[0]) for s in sentences)
+    cache = SpokenCache(engines.tts.unkept, tmp_path / "speech", 10 * 2**20, identity="joe")
+    sessions = {"active": 1}
+    task = asyncio.ensure_future(prewarm(cache, sentences[:2], 1.0,
+                                         busy=lambda: sessions["active"] > 0))
+    await asyncio.sleep(0.5)
+    assert not list((tmp_path / "speech").glob("*.pcm"))  # paused while a session runs
+    sessions["active"] = 0
+    assert await asyncio.wait_for(task, 60) == 2
+    assert all(cache.cached(s) is not None for s in sentences[:2])
+    assert await prewarm(cache, sentences[:2], 1.0, busy=lambda: False) == 0  # said once
+
+
 # ---------------------------------------------------------------------------- silence gate
 
 

@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 
 from server.bank import load_bank
-from server.conversation import _speech_parts
 from server.engines.stt import WINDOW_MAX_S, TranscribeOptions, _cut_repetition
 from server.engines.tts import PhraseCache, SpeechChunk, SynthesisQueue
 from server.interviewer.policy import AnswerResult, Interviewer, opening_phrases
-from server.interviewer.speakable import first_clause
+from server.interviewer.speakable import first_clause, speech_parts
 from server.turn import Piece, Turn, join_texts
 from tests.conftest import word_error_rate
 
@@ -83,10 +82,10 @@ def test_every_rule_opening_is_short_enough_to_cache() -> None:
 def test_long_sentences_are_spoken_in_two_halves() -> None:
     long = ("Imagine you are building a fraud model for a bank, where only one in a thousand "
             "transactions is fraud, and the labels arrive weeks later, how would you evaluate it?")
-    parts = _speech_parts(f"Short one. {long}")
+    parts = speech_parts(f"Short one. {long}")
     assert parts[0] == "Short one."
     assert len(parts) == 3 and " ".join(parts[1:]) == long
-    assert _speech_parts("No commas in this one at all.") == ["No commas in this one at all."]
+    assert speech_parts("No commas in this one at all.") == ["No commas in this one at all."]
 
 
 def test_a_repeated_opening_is_cut() -> None:

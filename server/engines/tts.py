@@ -202,6 +202,15 @@ class SpokenCache:
             return None
         return pcm or None
 
+    def say_once(self, text: str, length_scale: float = 1.0) -> bool:
+        """Blocking: synthesize `text` into the cache unless it is there already.
+        True when it was synthesized now."""
+        if self._path(text, length_scale, True).is_file():
+            return False
+        for _ in self.synthesize(text, length_scale):
+            pass
+        return True
+
     def synthesize(self, text: str, length_scale: float = 1.0,
                    variation: bool = True) -> Iterator[SpeechChunk]:
         pcm = self.cached(text, length_scale, variation)

@@ -166,3 +166,30 @@ def first_clause(text: str) -> tuple[str, str]:
     if match is None:
         return "", text
     return match.group(1), match.group(2)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+#: A longer sentence is synthesized in two halves, split at a comma: the vocoder's
+#: memory grows with the length of what it speaks at once, and the first half is
+#: heard sooner.
+LONG_SENTENCE_WORDS = 24
+
+
+def speech_parts(text: str) -> list[str]:
+    """Text cut into what is synthesized at once: sentences, long ones halved at a comma."""
+    parts: list[str] = []
+    for sentence in (s for s in _SENTENCE_END.split(text) if s):
+        clauses = _CLAUSE_END.split(sentence)
+        if len(sentence.split()) <= LONG_SENTENCE_WORDS or len(clauses) < 2:
+            parts.append(sentence)
+            continue
+        # The comma nearest the middle.
+        total, best, split_at, seen = len(sentence.split()), 0, 1, 0
+        for i, clause in enumerate(clauses[:-1], start=1):
+            seen += len(clause.split())
+            if best == 0 or abs(total / 2 - seen) < abs(total / 2 - best):
+                best, split_at = seen, i
+        parts.append(" ".join(clauses[:split_at]))
+        parts.append(" ".join(clauses[split_at:]))
+    return parts
