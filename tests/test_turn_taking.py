@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
     ("and the second reason is", Ending.UNFINISHED),
     ("It reduces variance because", Ending.UNFINISHED),
     ("So, um,", Ending.UNFINISHED),
+    ("then I would look at the errors it makes and hum.", Ending.UNFINISHED),  # Whisper's "um"
     ("It reduces variance", Ending.UNKNOWN),
     ("What do you mean?", Ending.FINISHED),
     ("", Ending.UNKNOWN),

@@ -25,6 +25,9 @@ _DANGLING = {
     "is", "are", "was", "were", "be", "like", "um", "uh", "er", "erm", "hmm", "first",
     "second", "third", "also", "plus", "than", "as", "into", "from", "about", "my", "our",
     "their", "its", "we", "i", "you", "it's", "there's", "basically", "actually", "well",
+    # Whisper's other spellings of a filler ("and, um," came back as "and hum." under
+    # load, and the interviewer cut in during the thinking pause that followed).
+    "hum", "hm", "mm", "mmm", "umm", "uhm", "uhh", "ah", "ahh", "eh", "mhm",
 }
 _WORD = re.compile(r"[a-z']+")
 
