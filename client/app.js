@@ -622,6 +622,7 @@ function onServerMessage(msg) {
       renderVad();
       return;
     case 'transcript': return onTranscript(msg);
+    case 'turn_resumed': return onTurnResumed(msg);
     case 'score': return onScore(msg);
     case 'summary': return onSummary(msg);
     case 'error': return onServerError(msg);
@@ -689,6 +690,22 @@ function onTranscript(msg) {
     appendToConversation(renderCandidateMessage({ text, turnId }));
   }
   if (viva.state === 'listening') setState('thinking');
+}
+
+/**
+ * The candidate went on after the interviewer began to reply: the reply never happened
+ * and the same turn is listening again (its final transcript and score come again).
+ * @param {ServerMessage} msg
+ */
+function onTurnResumed(msg) {
+  const withdrawn = Array.isArray(msg.withdrawn) ? msg.withdrawn.map(String) : [];
+  if (player && withdrawn.length) player.stopAll();
+  for (const id of withdrawn) findAgentNode(id)?.remove();
+  const node = findCandidateNode(msg.turn_id);
+  if (node && node.dataset.turnId === String(msg.turn_id)) {
+    delete node.dataset.scored;
+  }
+  if (viva.state === 'thinking' || viva.state === 'speaking') setState('listening');
 }
 
 /** @param {ServerMessage} msg */

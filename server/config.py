@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     endpoint_thinking_ms: int = 2800
     #: Silence right after a question before the candidate has said anything.
     endpoint_first_words_ms: int = 4500
+    #: Speech starting this soon after the interviewer took the turn carries the
+    #: candidate's turn on: the reply is withdrawn (cut off if it had begun); 0: never.
+    endpoint_resume_ms: int = 1500
 
     # Text to speech
     #: `bundled:en_US-joe-medium` or a path to a Piper `.onnx` voice.

@@ -110,6 +110,24 @@ class TurnRecord:
     kind: str | None = None
     score: p.Score | None = None
     audio_path: str | None = None
+    #: The candidate went on after this turn seemed over: its writes are stale.
+    withdrawn: bool = False
+
+
+@dataclass
+class _Ended:
+    """What a turn's end changed, kept for a moment in case the candidate goes on: a
+    pause after a finished sentence that ends the turn is sometimes only a breath."""
+
+    turn: Turn
+    end_t: float  # input time the endpointer ended the turn
+    audio: np.ndarray  # the turn's audio, taken out of the input buffer
+    buf_t0: float  # where the buffer started before that
+    buf_t0_after: float
+    policy: Interviewer | None  # as it was before the reply
+    records: int
+    question_done_at: float | None
+    finishing: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -276,6 +294,9 @@ class Conversation:
         self._buf_t0 = 0.0
         self._t_in = 0.0
         self._turn: Turn | None = None
+        self._ended: _Ended | None = None
+        #: Speech this soon after the endpointer ended a turn carries the turn on.
+        self._resume_window_s = settings.endpoint_resume_ms / 1000
         self._speech_task: asyncio.Task[None] | None = None
         self._speaking_until = 0.0
         self._reply_lock = asyncio.Lock()
@@ -328,6 +349,7 @@ class Conversation:
             return
         if not self.started:
             raise p.ProtocolError("not_started", "send 'start' first")
+        self._ended = None  # the client acted on the reply: the turn stays over
         if isinstance(message, p.Text):
             turn_id = self._new_turn_id()
             await self.send(p.Transcript(turn_id=turn_id, text=message.text, final=True, words=[]))
@@ -357,6 +379,8 @@ class Conversation:
         frames = self._vad.process(samples, threshold)
         for frame in frames:
             self._on_frame(frame)
+        if self._ended is not None and self._t_in - self._ended.end_t > self._resume_window_s:
+            self._ended = None  # too late to carry the turn on; let its audio go
         if self._turn is None:
             excess = len(self._buf) - int(IDLE_KEEP_S * TARGET_RATE)
             if excess > 0:
@@ -515,9 +539,11 @@ class Conversation:
         turn = self._turn
         if frame.changed and frame.speech:
             self._awaiting_since = None
+            onset = frame.t - self._vad.start_frames * FRAME_S
+            if turn is None:
+                turn = self._reopen(onset)
             if self.speaking:
                 self.interrupt()  # barge-in: the candidate's words win
-            onset = frame.t - self._vad.start_frames * FRAME_S
             if turn is None:
                 start_t = max(self._buf_t0, onset - PREROLL_S)
                 drop = int((start_t - self._buf_t0) * TARGET_RATE)
@@ -588,7 +614,7 @@ class Conversation:
         if silent_for >= required:
             log.info("session %s: turn %s ends after %.2f s of silence on %r", self.session_id,
                      turn.turn_id, silent_for, hint[-60:])
-            self._end_turn()
+            self._end_turn(reopenable=True)
 
     def _audio_between(self, start_t: float, end_t: float) -> np.ndarray:
         lo = max(0, round((start_t - self._buf_t0) * TARGET_RATE))
@@ -715,7 +741,7 @@ class Conversation:
         turn.text_hint = text
         await self.send(p.Transcript(turn_id=turn.turn_id, text=text, final=False))
 
-    def _end_turn(self) -> None:
+    def _end_turn(self, reopenable: bool = False) -> None:
         turn = self._turn
         if turn is None:
             return
@@ -729,13 +755,56 @@ class Conversation:
             self._cut(turn, end_t)
         audio = self._audio_between(turn.start_t, end_t)
         consumed = max(0, min(int((end_t - self._buf_t0) * TARGET_RATE), len(self._buf)))
+        taken, buf_t0 = self._buf[:consumed], self._buf_t0
         self._buf = self._buf[consumed:]
         self._buf_t0 += consumed / TARGET_RATE
         self._turn = None
         if turn.partial_task is not None:
             turn.partial_task.cancel()
         self.scheduler.drop_partial(self.session_id)
-        self._spawn(self._finish_turn(turn, audio), "final")
+        finishing = self._spawn(self._finish_turn(turn, audio), "final")
+        self._ended = None
+        if reopenable and self._resume_window_s > 0:
+            self._ended = _Ended(turn, self._t_in, taken, buf_t0, self._buf_t0,
+                                 self.policy.clone() if self.policy is not None else None,
+                                 len(self.records), self._question_done_at, finishing)
+
+    def _reopen(self, onset: float) -> Turn | None:
+        """The turn just ended, if this speech carries it on: its reply is withdrawn
+        (the client is told which utterances to remove) and listening resumes as if the
+        endpointer had never ended it."""
+        ended, self._ended = self._ended, None
+        if ended is None or self.finished or onset - ended.end_t > self._resume_window_s \
+                or self._buf_t0 != ended.buf_t0_after:
+            return None
+        if ended.finishing is not None:
+            ended.finishing.cancel()
+        if ended.policy is not None:
+            self.policy = ended.policy
+        later, self.records[ended.records:] = self.records[ended.records:], []
+        withdrawn = [record.turn_id for record in later if record.speaker == "interviewer"]
+        for record in later:
+            record.withdrawn = True
+        self._question_done_at = ended.question_done_at
+        self._buf = np.concatenate([ended.audio, self._buf])
+        self._buf_t0 = ended.buf_t0
+        turn = self._turn = ended.turn
+        turn.last_partial_at = time.monotonic()
+        log.info("session %s: turn %s goes on %.2f s after it was ended; withdrawn: %s",
+                 self.session_id, turn.turn_id, onset - ended.end_t, withdrawn or "nothing")
+        self._spawn(self.send(p.TurnResumed(turn_id=turn.turn_id, withdrawn=withdrawn)),
+                    "resume")
+        if self.store is not None and withdrawn:
+            kept = len(self.policy.asked) if self.policy is not None else None
+            self._spawn(self._withdraw_saved(withdrawn, kept), "withdraw")
+        return turn
+
+    async def _withdraw_saved(self, turn_ids: list[str], questions_kept: int | None) -> None:
+        assert self.store is not None
+        # After the writes already under way, or one would put a withdrawn row back.
+        writes = [task for task in self._tasks if task.get_name() == "store"]
+        await asyncio.gather(*self._saves, *writes, return_exceptions=True)
+        await self._persist(self.store.withdraw_turns(self.session_id, turn_ids, questions_kept))
 
     async def _finish_turn(self, turn: Turn, audio: np.ndarray) -> None:
         results = [await _settled(piece.plain) for piece in turn.pieces]
@@ -908,12 +977,14 @@ class Conversation:
     async def _save_candidate_turn(self, record: TurnRecord, turn: Turn | None,
                                    words: list[p.Word], audio: np.ndarray | None,
                                    kind: str | None = "answer") -> None:
-        if self.store is None:
+        if self.store is None or record.withdrawn:
             return
         if audio is not None and len(audio):
             pcm = float_to_pcm16(audio)
             record.audio_path = await self._persist(
                 self.store.save_audio(self.session_id, record.turn_id, pcm, TARGET_RATE))
+            if record.withdrawn:
+                return  # the turn went on: its longer audio and text are saved later
         audio_path = record.audio_path
         score = record.score
         await self._persist(self.store.add_turn(self.session_id, {
@@ -1053,8 +1124,9 @@ class Conversation:
             try:
                 await asyncio.shield(self._speech_task)
             except asyncio.CancelledError:
-                if not self._speech_task.cancelled():
-                    raise  # this reply itself was cancelled
+                current = asyncio.current_task()
+                if not self._speech_task.cancelled() or (current and current.cancelling()):
+                    raise  # this reply itself was cancelled (withdrawn, or the session ends)
                 interrupted = True
         if prepared is not None and not reply.moves:
             prepared.cancel()
@@ -1062,6 +1134,7 @@ class Conversation:
             self._awaiting_since = time.monotonic()
             self._question_done_at = max(time.monotonic(), self._speaking_until)
         if reply.done:
+            self._ended = None  # the session is over: nothing to reopen
             self._spawn(self.stop(), "stop")
 
     def _prepare(self, move: Move) -> _Synthesis | None:

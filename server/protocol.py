@@ -186,6 +186,17 @@ class Transcript(_ServerMessage):
     words: list[Word] | None = None
 
 
+class TurnResumed(_ServerMessage):
+    """Extension: the candidate went on speaking right after the interviewer had begun to
+    reply, so the turn was not over. `turn_id` is open again (its final transcript and
+    score are superseded by the ones that follow, under the same `turn_id`), and the
+    `agent` utterances in `withdrawn` never happened: remove them."""
+
+    type: Literal["turn_resumed"] = "turn_resumed"
+    turn_id: str
+    withdrawn: list[str] = Field(default_factory=list)
+
+
 class KeyPointResult(BaseModel):
     id: str
     text: str
@@ -237,7 +248,8 @@ class Error(_ServerMessage):
 
 
 ServerMessage = Annotated[
-    SessionInfo | Agent | AudioStart | AudioEnd | Vad | Transcript | Score | Summary | Error,
+    SessionInfo | Agent | AudioStart | AudioEnd | Vad | Transcript | TurnResumed | Score | Summary
+    | Error,
     Field(discriminator="type"),
 ]
 server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -15,6 +15,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.audio.endpoint import FILLERS
 from server.engines.stt import TranscribedWord, Transcription, is_probable_hallucination
 
 
@@ -150,8 +151,7 @@ _CONTINUING = {"and", "but", "so", "or", "because", "which", "since", "then", "w
 #: Words a spoken sentence does not end on: a full stop after one is the cut's.
 _DANGLING = {"the", "a", "an", "of", "to", "and", "or", "but", "with", "for", "by", "at",
              "is", "are", "was", "were", "that", "which", "because", "if", "than", "as",
-             "my", "your", "their", "its", "our", "from", "into", "like", "very",
-             "um", "uh", "er", "erm", "hmm"}
+             "my", "your", "their", "its", "our", "from", "into", "like", "very"} | FILLERS
 
 
 def join_texts(parts: list[str]) -> str:

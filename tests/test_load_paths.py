@@ -158,6 +158,9 @@ def test_a_dangling_word_before_a_cut_joins_the_sentence() -> None:
         "and the weights come from the dot product of the keys."
     assert join_texts(["then I would add, um.", "Add features."]) == \
         "then I would add, um add features."
+    # Whisper's other spellings of a filler dangle the same way.
+    assert join_texts(["the errors it makes, and hum.", "Add features."]) == \
+        "the errors it makes, and hum add features."
     assert join_texts(["It is simple.", "The second reason is"]) == \
         "It is simple. The second reason is"
 

@@ -17,6 +17,7 @@ SERVER_MESSAGES = [
     p.Transcript(turn_id="t1", text="bias is", final=False),
     p.Transcript(turn_id="t1", text="bias is error", final=True,
                  words=[p.Word(word="bias", start=0.0, end=0.3, probability=0.9)]),
+    p.TurnResumed(turn_id="t1", withdrawn=["u2", "u3"]),
     p.Score(turn_id="t1", question_id="q", overall=71.5, content=80, delivery=None,
             key_points=[p.KeyPointResult(id="k", text="Bias", covered=True, evidence="bias is")],
             metrics=None, feedback="Mention variance."),

@@ -18,17 +18,27 @@ class Ending(Enum):
     UNKNOWN = "unknown"
 
 
+#: How Whisper writes a filler ("and, um," came back as "and hum." under load, and the
+#: interviewer cut in during the thinking pause that followed).
+FILLERS = frozenset({
+    "um", "uh", "er", "erm", "hmm", "hum", "hm", "mm", "mmm", "umm", "uhm", "uhh", "ah", "ahh",
+    "eh", "mhm",
+})
 # Words after which an English sentence cannot be over.
 _DANGLING = {
     "and", "or", "but", "so", "because", "since", "then", "which", "that", "who", "where",
     "when", "while", "if", "the", "a", "an", "of", "to", "for", "with", "in", "on", "by",
-    "is", "are", "was", "were", "be", "like", "um", "uh", "er", "erm", "hmm", "first",
-    "second", "third", "also", "plus", "than", "as", "into", "from", "about", "my", "our",
-    "their", "its", "we", "i", "you", "it's", "there's", "basically", "actually", "well",
-    # Whisper's other spellings of a filler ("and, um," came back as "and hum." under
-    # load, and the interviewer cut in during the thinking pause that followed).
-    "hum", "hm", "mm", "mmm", "umm", "uhm", "uhh", "ah", "ahh", "eh", "mhm",
-}
+    "is", "are", "was", "were", "be", "like", "first", "second", "third", "also", "plus",
+    "than", "as", "into", "from", "about", "my", "our", "their", "its", "we", "i", "you",
+    "it's", "there's", "basically", "actually", "well",
+} | FILLERS
+#: Prepositions a finished sentence may end on, after a relative clause or a question:
+#: "the class we actually care about.", "which loss would you go with?"
+_STRANDABLE = {"about", "of", "to", "for", "with", "in", "on", "from", "into", "by", "like"}
+#: Words that open such a clause; "that" is left out, as in "the reason is that it
+#: depends on" it is far more often the start of a clause not yet said.
+_RELATIVE = {"what", "which", "who", "whom", "whose", "whatever", "whichever", "one", "ones",
+             "something", "anything", "everything", "nothing", "someone", "anyone"}
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -40,10 +50,21 @@ def classify_ending(text: str) -> Ending:
         return Ending.UNFINISHED
     words = _WORD.findall(stripped.lower())
     if words and words[-1] in _DANGLING:
-        return Ending.UNFINISHED
+        if not (stripped.endswith((".", "?", "!")) and _stranded(words)):
+            return Ending.UNFINISHED
     if stripped.endswith((".", "?", "!")):
         return Ending.FINISHED
     return Ending.UNKNOWN
+
+
+def _stranded(words: list[str]) -> bool:
+    """A preposition left at the end of a relative clause: "the one we care about"."""
+    if words[-1] not in _STRANDABLE or len(words) < 4:
+        return False
+    # The relative word comes a few words before the preposition, never right before
+    # it ("one of." is a cut "one of the ...").
+    clause = words[-8:-2]
+    return any(word in _RELATIVE for word in clause)
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,9 @@ class EndpointSettings:
     opening_silence_s: float = 4.5
     #: An answer counts as "just started" until it has this many words.
     opening_words: int = 4
+    #: A finished sentence shorter than this is more often an opener ("Good question.",
+    #: "Well, the key idea is attention.") than a whole answer: it gets the unknown wait.
+    brief_words: int = 7
 
 
 def required_silence(text: str, settings: EndpointSettings) -> float:
@@ -64,6 +88,8 @@ def required_silence(text: str, settings: EndpointSettings) -> float:
     if words < settings.opening_words and ending is not Ending.FINISHED:
         return settings.opening_silence_s
     if ending is Ending.FINISHED:
+        if words < settings.brief_words:
+            return max(settings.finished_silence_s, settings.unknown_silence_s)
         return settings.finished_silence_s
     if ending is Ending.UNFINISHED:
         return settings.unfinished_silence_s

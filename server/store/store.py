@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -195,6 +195,20 @@ class SessionStore:
                     created_at=_now(), **values))
             else:
                 await conn.execute(update(turns).where(turns.c.id == existing).values(**values))
+            await self._touch(conn, session_id)
+
+    async def withdraw_turns(self, session_id: str, turn_ids: list[str],
+                             questions_kept: int | None = None) -> None:
+        """Delete turns that turned out never to have happened (an interviewer's reply the
+        candidate talked over to finish their answer), and any question numbered past
+        `questions_kept` that such a reply had asked."""
+        async with self._lock(session_id), self.engine.begin() as conn:
+            if turn_ids:
+                await conn.execute(delete(turns).where(turns.c.session_id == session_id,
+                                                       turns.c.turn_id.in_(turn_ids)))
+            if questions_kept is not None:
+                await conn.execute(delete(questions).where(
+                    questions.c.session_id == session_id, questions.c.index > questions_kept))
             await self._touch(conn, session_id)
 
     async def save_audio(self, session_id: str, turn_id: str, pcm16: bytes,
