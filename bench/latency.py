@@ -1,6 +1,6 @@
 """Latency figures of one voice session, as a markdown table.
 
-    python -m bench.latency [--turns 10] [--endpoint-silence-ms 600] [--url ws://HOST:PORT/ws]
+    python -m bench.latency [--turns 10] [--endpoint-silence-ms 500] [--url ws://HOST:PORT/ws]
 
 Without `--url` the server runs in this process (uvicorn in a thread, as in
 tests/conftest.py) with its data in a temporary folder, so the time to ready and the
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "when the server is local)")
     parser.add_argument("--endpoint-silence-ms", type=int, default=None,
                         help="silence after a finished sentence that ends a turn (server "
-                             "default 600); in-process only")
+                             "default 500); in-process only")
     parser.add_argument("--max-follow-ups", type=int, default=3,
                         help="follow-ups per question, so that one session gives many turns")
     parser.add_argument("--reaction-s", type=float, default=0.8,

@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--trace", type=Path,
                         help="write every message and candidate event as JSON lines here")
     parser.add_argument("--endpoint-silence-ms", type=int, default=None,
-                        help="passed to the server it starts (server default 600)")
+                        help="passed to the server it starts (server default 500)")
     parser.add_argument("--max-sessions", type=int, default=None,
                         help="the started server's VIVA_MAX_SESSIONS (server default 8); more "
                              "candidates than this shows up as busy errors")
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             ws_url, base, pid = server.ws_url, server.url, server.pid
             header.append(("server", f"child process `python -m server serve`, pid {pid}"))
             header.append(("endpointing silence after a finished sentence",
-                           f"{args.endpoint_silence_ms or 600} ms "
+                           f"{args.endpoint_silence_ms or 500} ms "
                            f"({'set' if args.endpoint_silence_ms else 'server default'})"))
             header.append(("time to ready: spawn → /healthz ok", f"{ready_s:.1f} s"))
         header.append(("max sessions (server)", str(health.get("max_sessions"))))

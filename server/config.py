@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # Voice activity and endpointing
     vad_threshold: float = 0.5
     #: Silence after a finished sentence that ends the candidate's turn.
-    endpoint_silence_ms: int = 600
+    endpoint_silence_ms: int = 500
     #: Silence after an unfinished clause ("and the second reason is...") before the turn ends.
     endpoint_thinking_ms: int = 2800
     #: Silence right after a question before the candidate has said anything.
