@@ -275,15 +275,18 @@ class SubprocessServer:
 
     def __init__(self, data_dir: Path, port: int | None = None,
                  endpoint_silence_ms: int | None = None, max_sessions: int | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None,
+                 log_path: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.data_dir = data_dir
-        self.log_path = data_dir / "server.log"
+        # A log path of one's own gets the server's info lines too (each turn's end
+        # and the words it ended on), to find out why a turn was cut in on.
+        self.log_path = log_path or data_dir / "server.log"
         self.command = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1",
                         "--port", str(self.port), "--data-dir", str(data_dir),
-                        "--log-level", "warning"]
+                        "--log-level", "info" if log_path else "warning"]
         if endpoint_silence_ms is not None:
             self.command += ["--endpoint-silence-ms", str(endpoint_silence_ms)]
         # No background speaking of the bank: it would take the CPU between runs and make

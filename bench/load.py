@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="give up on a turn's final transcript or reply after this long")
     parser.add_argument("--trace", type=Path,
                         help="write every message and candidate event as JSON lines here")
+    parser.add_argument("--server-log", type=Path,
+                        help="the started server logs here at info level (each turn's end "
+                             "and the words it ended on)")
     parser.add_argument("--endpoint-silence-ms", type=int, default=None,
                         help="passed to the server it starts (server default 500)")
     parser.add_argument("--max-sessions", type=int, default=None,
@@ -185,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             header.append(("endpointing silence", "the server's own setting"))
         else:
             server = SubprocessServer(Path(tmp.name), endpoint_silence_ms=args.endpoint_silence_ms,
-                                      max_sessions=args.max_sessions)
+                                      max_sessions=args.max_sessions,
+                                      log_path=args.server_log)
             ready_s, health = server.start()
             ws_url, base, pid = server.ws_url, server.url, server.pid
             header.append(("server", f"child process `python -m server serve`, pid {pid}"))

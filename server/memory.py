@@ -2,9 +2,10 @@
 
 Whisper, Piper and the scorer allocate and free large buffers from several threads;
 glibc keeps what they free in its heaps, so the process's resident size only ever
-rises to the highest it has been. `trim()` after each turn returns it. `fewer_arenas()`
-caps glibc at two heaps instead of up to eight per core, one per allocating thread.
-Both do nothing where glibc is not the allocator.
+rises to the highest it has been. `trim()` after each turn returns it. `tune_allocator()`
+caps glibc at two heaps instead of up to eight per core, one per allocating thread, and
+serves every block of 4 MB or more from its own mapping, handed back the moment it is
+freed. All do nothing where glibc is not the allocator.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ import sys
 from functools import cache
 
 _M_ARENA_MAX = -8
+_M_MMAP_THRESHOLD = -3
+#: glibc starts at 128 KB and raises its threshold to the largest block freed (up to
+#: 32 MB), after which Piper's vocoder buffers (tens of MB per sentence) come from the
+#: heap and stay resident. A fixed 4 MB keeps them mapped: measured, eight sessions'
+#: peak fell from 808 to 624-662 MiB, for about 0.1 s more CPU per spoken sentence.
+MMAP_THRESHOLD_BYTES = 4 << 20
 
 
 @cache
@@ -28,11 +35,12 @@ def _libc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
 
 
-def fewer_arenas(count: int = 2) -> None:
+def tune_allocator(count: int = 2) -> None:
     """Call before the model threads start."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, count)
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def trim() -> None:

@@ -125,15 +125,26 @@ def piece_text(turn: Turn, piece: Piece, result: Transcription | None) -> str:
 #: Speech in the last piece for which Whisper wrote nothing: most likely a filler on its
 #: own ("and, um," cut off after a comma's pause), so the candidate is still thinking.
 UNREAD_SPEECH_S = 0.25
+#: The same after the last word Whisper did write (seen under load: "...the errors it
+#: makes, and, um," came back as "...the errors it makes."); longer, as word times are
+#: approximate.
+UNREAD_TAIL_S = 0.4
 
 
 def trails_off(turn: Turn) -> bool:
-    """The last piece had speech in it but came back without words."""
+    """The last piece had speech in it that came back without words: none at all, or
+    none after some point well before its speech ended."""
     if not turn.pieces or not turn.pieces[-1].transcribed:
         return False
     last = turn.pieces[-1]
-    return not piece_text(turn, last, outcome(last.plain)) \
-        and turn.speech_in(last.start_t, last.end_t) >= UNREAD_SPEECH_S
+    result = outcome(last.plain)
+    if not piece_text(turn, last, result):
+        return turn.speech_in(last.start_t, last.end_t) >= UNREAD_SPEECH_S
+    assert result is not None
+    if not result.words:
+        return False  # no word times (a partial's options): nothing to go on
+    read_until = last.start_t + result.words[-1].end
+    return turn.speech_in(read_until, last.end_t) >= UNREAD_TAIL_S
 
 
 def done_text(turn: Turn) -> str:

@@ -315,3 +315,23 @@ async def test_speech_that_came_back_without_words_means_still_thinking() -> Non
     # A breath too short to be a word does not hold the turn open.
     turn.segments = [(0.2, 2.9), (3.3, 3.4)]
     assert not trails_off(turn)
+
+
+async def test_speech_after_the_last_word_whisper_wrote_means_still_thinking() -> None:
+    from server.engines.stt import TranscribedWord
+    from server.turn import Piece, Turn, trails_off
+
+    def landed(end: float) -> asyncio.Future[Transcription | None]:
+        future: asyncio.Future[Transcription | None] = asyncio.get_running_loop().create_future()
+        future.set_result(Transcription(text="Then I would look at the errors it makes.",
+                                        words=[TranscribedWord("makes.", end - 0.3, end, 0.9)]))
+        return future
+
+    turn = Turn("t1", start_t=0.0)
+    # "... the errors it makes," then "and, um," in the same piece; Whisper wrote neither.
+    turn.segments = [(0.2, 2.9), (3.2, 3.9)]
+    turn.pieces = [Piece(0.0, 4.1, landed(2.9), _landed(""))]
+    assert trails_off(turn)
+    # Every stretch of speech has its words: the answer may be over.
+    turn.pieces = [Piece(0.0, 4.1, landed(3.85), _landed(""))]
+    assert not trails_off(turn)

@@ -82,6 +82,11 @@ _APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 _DOT_RUN = re.compile(r"(?:\s*\.){3,}")  # Whisper's ". . . ." filler on trailing silence
 
 
+def _worded(text: str) -> str:
+    """No text at all where Whisper wrote only punctuation ("." on a silent window)."""
+    return text if any(ch.isalnum() for ch in text) else ""
+
+
 def is_probable_hallucination(text: str, speech_s: float) -> bool:
     """A stock phrase out of barely any speech is Whisper filling a silence."""
     normalized = _NORMALIZE.sub("", text.lower()).strip()
@@ -168,7 +173,7 @@ class WhisperSTT:
             if w.word.strip().strip(".")
         ]
         text = _DOT_RUN.sub(" ", " ".join(s.text.strip() for s in kept)).strip()
-        return Transcription(text=text, words=words, duration_s=duration)
+        return Transcription(text=_worded(text), words=words, duration_s=duration)
 
     def transcribe_many(self, requests: Sequence[tuple[np.ndarray, TranscribeOptions]],
                         ) -> list[Transcription]:
@@ -269,7 +274,7 @@ class WhisperSTT:
                     for w in segments[0][0].get("words", [])
                     if w["word"].strip().strip(".")
                 ]
-            out.append(Transcription(text=text, words=words, duration_s=durations[i]))
+            out.append(Transcription(text=_worded(text), words=words, duration_s=durations[i]))
         return out
 
 

@@ -170,26 +170,37 @@ def first_clause(text: str) -> tuple[str, str]:
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
-#: A longer sentence is synthesized in two halves, split at a comma: the vocoder's
-#: memory grows with the length of what it speaks at once, and the first half is
-#: heard sooner.
-LONG_SENTENCE_WORDS = 24
+#: A longer sentence is synthesized in parts split at commas, each halved again while
+#: longer than this: the vocoder's memory grows with the length of what it speaks at
+#: once (about 30 MB per second of speech, measured: a 35-word sentence took Piper's
+#: peak 270 MB above its resting size), and the first part is heard sooner.
+LONG_SENTENCE_WORDS = 16
+#: ... but never into a piece this short, which sounds clipped on its own.
+MIN_PART_WORDS = 4
+
+
+def _halves(sentence: str) -> list[str]:
+    words = len(sentence.split())
+    clauses = _CLAUSE_END.split(sentence)
+    if words <= LONG_SENTENCE_WORDS or len(clauses) < 2:
+        return [sentence]
+    # The comma nearest the middle that leaves neither half too short.
+    best: tuple[float, int] | None = None
+    seen = 0
+    for i, clause in enumerate(clauses[:-1], start=1):
+        seen += len(clause.split())
+        if min(seen, words - seen) < MIN_PART_WORDS:
+            continue
+        distance = abs(words / 2 - seen)
+        if best is None or distance < best[0]:
+            best = (distance, i)
+    if best is None:
+        return [sentence]
+    split_at = best[1]
+    return _halves(" ".join(clauses[:split_at])) + _halves(" ".join(clauses[split_at:]))
 
 
 def speech_parts(text: str) -> list[str]:
-    """Text cut into what is synthesized at once: sentences, long ones halved at a comma."""
-    parts: list[str] = []
-    for sentence in (s for s in _SENTENCE_END.split(text) if s):
-        clauses = _CLAUSE_END.split(sentence)
-        if len(sentence.split()) <= LONG_SENTENCE_WORDS or len(clauses) < 2:
-            parts.append(sentence)
-            continue
-        # The comma nearest the middle.
-        total, best, split_at, seen = len(sentence.split()), 0, 1, 0
-        for i, clause in enumerate(clauses[:-1], start=1):
-            seen += len(clause.split())
-            if best == 0 or abs(total / 2 - seen) < abs(total / 2 - best):
-                best, split_at = seen, i
-        parts.append(" ".join(clauses[:split_at]))
-        parts.append(" ".join(clauses[split_at:]))
-    return parts
+    """Text cut into what is synthesized at once: sentences, long ones cut at commas."""
+    return [part for sentence in _SENTENCE_END.split(text) if sentence
+            for part in _halves(sentence)]
