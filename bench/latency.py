@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     figures: list[tuple[str, str]] = []
     server: InProcessServer | None = None
-    tmp = tempfile.TemporaryDirectory(prefix="viva-bench-")
+    tmp = tempfile.TemporaryDirectory(prefix="viva-bench-", ignore_cleanup_errors=True)
     try:
         if args.url:
             ws_url = args.url

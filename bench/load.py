@@ -174,7 +174,7 @@ def details(runs: list[RunResult]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    tmp = tempfile.TemporaryDirectory(prefix="viva-load-")
+    tmp = tempfile.TemporaryDirectory(prefix="viva-load-", ignore_cleanup_errors=True)
     server: SubprocessServer | None = None
     header: list[tuple[str, str]] = []
     runs: list[RunResult] = []
