@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
     key = f"?key={settings.access_key}" if settings.access_key else ""
-    memory.tune_allocator()  # before the model threads start
+    memory.tune_native_memory()  # before the model threads start
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
                 ws_max_size=2 * 1024 * 1024)

@@ -2,16 +2,23 @@
 
 Whisper, Piper and the scorer allocate and free large buffers from several threads;
 glibc keeps what they free in its heaps, so the process's resident size only ever
-rises to the highest it has been. `trim()` after each turn returns it. `tune_allocator()`
+rises to the highest it has been. `trim()` after each turn returns it. `tune_native_memory()`
 caps glibc at two heaps instead of up to eight per core, one per allocating thread, and
 serves every block of 4 MB or more from its own mapping, handed back the moment it is
 freed. All do nothing where glibc is not the allocator.
+
+`tune_native_memory()` also turns off oneDNN's primitive cache (inside CTranslate2): it
+keeps one compiled kernel, with its buffers, per input shape it has seen, and every
+turn's audio has a length of its own, so it grew by ~1.3 MB per transcription up to
+its 1024 entries (measured: 128 -> 208 MB in use after 60 transcriptions; flat at 130
+without it, no slower).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 from functools import cache
 
@@ -35,8 +42,9 @@ def _libc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
 
 
-def tune_allocator(count: int = 2) -> None:
-    """Call before the model threads start."""
+def tune_native_memory(count: int = 2) -> None:
+    """Call before the models load. An ONEDNN_PRIMITIVE_CACHE_CAPACITY already set wins."""
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, count)
