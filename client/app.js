@@ -662,6 +662,8 @@ function onAgent(msg) {
     if (!prompts.has(msg.question_id)) prompts.set(msg.question_id, msg.text);
   }
   if (typeof msg.index === 'number') {
+    // Kept so that withdrawing this question (turn_resumed) can put the label back.
+    node.dataset.progressBefore = ui.progress.textContent || '';
     ui.progress.textContent = viva.numQuestions && session && session.options.mode !== 'drill'
       ? `Question ${msg.index} of ${viva.numQuestions}` : `Question ${msg.index}`;
   }
@@ -700,7 +702,15 @@ function onTranscript(msg) {
 function onTurnResumed(msg) {
   const withdrawn = Array.isArray(msg.withdrawn) ? msg.withdrawn.map(String) : [];
   if (player && withdrawn.length) player.stopAll();
-  for (const id of withdrawn) findAgentNode(id)?.remove();
+  let progressBefore = null;
+  for (const id of withdrawn) {
+    const agentNode = findAgentNode(id);
+    if (progressBefore === null && agentNode?.dataset.progressBefore !== undefined) {
+      progressBefore = agentNode.dataset.progressBefore;
+    }
+    agentNode?.remove();
+  }
+  if (progressBefore !== null) ui.progress.textContent = progressBefore;
   const node = findCandidateNode(msg.turn_id);
   if (node && node.dataset.turnId === String(msg.turn_id)) {
     delete node.dataset.scored;

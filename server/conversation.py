@@ -27,7 +27,13 @@ from pydantic import BaseModel
 from server import memory
 from server import protocol as p
 from server.audio.endpoint import EndpointSettings, required_silence
-from server.audio.pcm import TARGET_RATE, StreamingResampler, float_to_pcm16, pcm16_to_float
+from server.audio.pcm import (
+    TARGET_RATE,
+    SampleBuffer,
+    StreamingResampler,
+    float_to_pcm16,
+    pcm16_to_float,
+)
 from server.audio.vad import FRAME_S, StreamingVad, VadFrame
 from server.bank import Question, QuestionBank
 from server.config import Settings
@@ -121,9 +127,8 @@ class _Ended:
 
     turn: Turn
     end_t: float  # input time the endpointer ended the turn
-    audio: np.ndarray  # the turn's audio, taken out of the input buffer
-    buf_t0: float  # where the buffer started before that
-    buf_t0_after: float
+    taken: np.ndarray  # the input held when the turn ended, the turn's audio among it
+    taken_from: int  # its first sample's absolute index
     policy: Interviewer | None  # as it was before the reply
     records: int
     question_done_at: float | None
@@ -290,9 +295,8 @@ class Conversation:
         )
         self._resampler: StreamingResampler | None = None
         self._vad = StreamingVad(engines.vad, threshold=settings.vad_threshold)
-        self._buf = np.zeros(0, dtype=np.float32)
-        self._buf_t0 = 0.0
-        self._t_in = 0.0
+        self._input = SampleBuffer(TARGET_RATE)
+        self._t_in = 0.0  # seconds of input so far: the time of the newest sample
         self._turn: Turn | None = None
         self._ended: _Ended | None = None
         #: Speech this soon after the endpointer ended a turn carries the turn on.
@@ -302,6 +306,7 @@ class Conversation:
         self._reply_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._saves: set[asyncio.Task[Any]] = set()  # storage writes: awaited, never cancelled
+        self._agent_saves: set[asyncio.Task[Any]] = set()  # the interviewer's rows being written
         self._send_lock = asyncio.Lock()
         self._awaiting_since: float | None = None
         self._turn_counter = 0
@@ -373,8 +378,8 @@ class Conversation:
                                   "16-bit samples")
         assert self._resampler is not None
         samples = self._resampler.process(pcm16_to_float(data))
-        self._buf = np.concatenate([self._buf, samples])
-        self._t_in += len(samples) / TARGET_RATE
+        self._input.append(samples)
+        self._t_in = self._input.seconds(self._input.end)
         threshold = ECHO_GUARD_THRESHOLD if self.speaking else None
         frames = self._vad.process(samples, threshold)
         for frame in frames:
@@ -382,10 +387,7 @@ class Conversation:
         if self._ended is not None and self._t_in - self._ended.end_t > self._resume_window_s:
             self._ended = None  # too late to carry the turn on; let its audio go
         if self._turn is None:
-            excess = len(self._buf) - int(IDLE_KEEP_S * TARGET_RATE)
-            if excess > 0:
-                self._buf = self._buf[excess:]
-                self._buf_t0 += excess / TARGET_RATE
+            self._input.drop_before(self._input.end - int(IDLE_KEEP_S * TARGET_RATE))
             self._check_long_silence()
 
     # ------------------------------------------------------------------ session lifecycle
@@ -545,11 +547,9 @@ class Conversation:
             if self.speaking:
                 self.interrupt()  # barge-in: the candidate's words win
             if turn is None:
-                start_t = max(self._buf_t0, onset - PREROLL_S)
-                drop = int((start_t - self._buf_t0) * TARGET_RATE)
-                self._buf = self._buf[drop:]
-                self._buf_t0 += drop / TARGET_RATE
-                turn = self._turn = Turn(self._new_turn_id(), self._buf_t0)
+                self._input.drop_before(self._input.index(onset - PREROLL_S))
+                start_t = self._input.seconds(self._input.start)
+                turn = self._turn = Turn(self._new_turn_id(), start_t)
                 turn.last_partial_at = time.monotonic()
                 turn.onset_wall = time.monotonic() - self._vad.start_frames * FRAME_S
             else:
@@ -617,9 +617,7 @@ class Conversation:
             self._end_turn(reopenable=True)
 
     def _audio_between(self, start_t: float, end_t: float) -> np.ndarray:
-        lo = max(0, round((start_t - self._buf_t0) * TARGET_RATE))
-        hi = max(lo, min(len(self._buf), round((end_t - self._buf_t0) * TARGET_RATE)))
-        return self._buf[lo:hi].copy()
+        return self._input.between(self._input.index(start_t), self._input.index(end_t))
 
     def _cut(self, turn: Turn, end_t: float, speculative: bool = False) -> None:
         """Close a piece of the turn at `end_t` and have it transcribed (after the piece
@@ -753,11 +751,12 @@ class Conversation:
         end_t = max(turn.commit_t, min(self._t_in, turn.speech_end_t + TAIL_KEEP_S))
         if turn.uncommitted_speech:
             self._cut(turn, end_t)
-        audio = self._audio_between(turn.start_t, end_t)
-        consumed = max(0, min(int((end_t - self._buf_t0) * TARGET_RATE), len(self._buf)))
-        taken, buf_t0 = self._buf[:consumed], self._buf_t0
-        self._buf = self._buf[consumed:]
-        self._buf_t0 += consumed / TARGET_RATE
+        # Everything held up to the end is taken out; the turn's audio is the part of it
+        # from the turn's start (one copy, shared with `_Ended` while it may resume).
+        taken_from = self._input.start
+        taken = self._input.between(taken_from, self._input.index(end_t))
+        self._input.drop_before(taken_from + len(taken))
+        audio = taken[max(0, self._input.index(turn.start_t) - taken_from):]
         self._turn = None
         if turn.partial_task is not None:
             turn.partial_task.cancel()
@@ -765,7 +764,7 @@ class Conversation:
         finishing = self._spawn(self._finish_turn(turn, audio), "final")
         self._ended = None
         if reopenable and self._resume_window_s > 0:
-            self._ended = _Ended(turn, self._t_in, taken, buf_t0, self._buf_t0,
+            self._ended = _Ended(turn, self._t_in, taken, taken_from,
                                  self.policy.clone() if self.policy is not None else None,
                                  len(self.records), self._question_done_at, finishing)
 
@@ -775,7 +774,7 @@ class Conversation:
         endpointer had never ended it."""
         ended, self._ended = self._ended, None
         if ended is None or self.finished or onset - ended.end_t > self._resume_window_s \
-                or self._buf_t0 != ended.buf_t0_after:
+                or self._input.start != ended.taken_from + len(ended.taken):
             return None
         if ended.finishing is not None:
             ended.finishing.cancel()
@@ -786,8 +785,7 @@ class Conversation:
         for record in later:
             record.withdrawn = True
         self._question_done_at = ended.question_done_at
-        self._buf = np.concatenate([ended.audio, self._buf])
-        self._buf_t0 = ended.buf_t0
+        self._input.prepend(ended.taken)
         turn = self._turn = ended.turn
         turn.last_partial_at = time.monotonic()
         log.info("session %s: turn %s goes on %.2f s after it was ended; withdrawn: %s",
@@ -802,8 +800,7 @@ class Conversation:
     async def _withdraw_saved(self, turn_ids: list[str], questions_kept: int | None) -> None:
         assert self.store is not None
         # After the writes already under way, or one would put a withdrawn row back.
-        writes = [task for task in self._tasks if task.get_name() == "store"]
-        await asyncio.gather(*self._saves, *writes, return_exceptions=True)
+        await asyncio.gather(*self._saves, *self._agent_saves, return_exceptions=True)
         await self._persist(self.store.withdraw_turns(self.session_id, turn_ids, questions_kept))
 
     async def _finish_turn(self, turn: Turn, audio: np.ndarray) -> None:
@@ -1154,7 +1151,10 @@ class Conversation:
         uid = f"u{self._utterance_counter}"
         self.records.append(TurnRecord(uid, "interviewer", move.text, move.question_id, move.kind))
         if self.store is not None:
-            self._spawn(self._save_agent_turn(uid, move), "store")
+            # Not among `_saves`: it waits for those itself (rows keep their order).
+            write = self._spawn(self._save_agent_turn(uid, move), "store")
+            self._agent_saves.add(write)
+            write.add_done_callback(self._agent_saves.discard)
         return p.Agent(utterance_id=uid, kind=move.kind, text=move.text,
                        question_id=move.question_id, index=move.index,
                        source=getattr(move, "source", None))
