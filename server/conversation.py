@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import re
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -41,13 +40,13 @@ from server.engines.llm import ChatLLM, FieldStream
 from server.engines.registry import Engines
 from server.engines.scheduler import TranscriptionScheduler
 from server.engines.stt import TranscribeOptions, Transcription, is_probable_hallucination
-from server.engines.tts import SynthesisQueue
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
-from server.interviewer.speakable import first_clause, speakable, speech_parts
+from server.interviewer.speakable import speakable
 from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
 from server.scoring.overall import Assessment, assess, session_averages
+from server.speaking import Synthesis, send_paced
 from server.store import SessionStore
 from server.turn import (
     Piece,
@@ -71,8 +70,6 @@ Close = Callable[[int], Awaitable[None]]
 PREROLL_S = 0.3  # audio kept before the VAD fired, so the first syllable is not clipped
 IDLE_KEEP_S = 2.0  # audio kept while nobody speaks
 TAIL_KEEP_S = 0.25  # silence kept after the last speech frame for the final transcription
-PLAYBACK_LEAD_S = 0.3  # how far outgoing speech may run ahead of real time
-AUDIO_FRAME_S = 0.04
 #: While the interviewer speaks, its own voice may leak back through the microphone;
 #: demand a clearer speech signal before treating it as barge-in.
 ECHO_GUARD_THRESHOLD = 0.65
@@ -102,9 +99,6 @@ VERBATIM_MAX_BACKLOG = 1
 #: How long the live score waits for the filler-counting pass once the reply is ready.
 VERBATIM_WAIT_S = 0.3
 LENGTH_SCALE_STEP = 0.15
-#: Silence after a reply's opening spoken on its own: a comma's, or a full stop's.
-OPENING_PAUSE_S = 0.12
-SENTENCE_PAUSE_S = 0.25
 
 
 @dataclass
@@ -143,7 +137,7 @@ class _Ready:
     content: ContentResult | None
     policy: Interviewer
     reply: Reply
-    synthesis: _Synthesis | None
+    synthesis: Synthesis | None
     epoch: tuple[int, int]  # the policy and the number of records it was worked out on
 
 
@@ -171,82 +165,6 @@ _FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
 async def _iterate(items: Iterable[Move]) -> AsyncIterator[Move]:
     for item in items:
         yield item
-
-
-class _Synthesis:
-    """A reply being synthesized a sentence at a time on the shared queue; each
-    sentence's PCM is queued here as soon as it exists."""
-
-    def __init__(self) -> None:
-        self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.cancelled = threading.Event()
-
-    @classmethod
-    def start(cls, tts: Any, text: str, length_scale: float,
-              speech: SynthesisQueue, keep: bool = True) -> _Synthesis:
-        """`keep=False` for text that may quote the candidate: past its cached opening,
-        it is synthesized without the disk cache, so deleting a session leaves none of
-        it behind."""
-        synthesis = cls()
-        loop = asyncio.get_running_loop()
-        # A short opening ("Right,") goes first on its own: it is cached, so the reply
-        # starts sounding while the rest is synthesized.
-        opening, rest = first_clause(text)
-        parts = ([opening] if opening else []) + speech_parts(rest)
-        pause_s = OPENING_PAUSE_S if opening.endswith((",", ";")) else SENTENCE_PAUSE_S
-        after_opening = bytes(2 * int(tts.sample_rate * pause_s))
-
-        def deliver(pcm: bytes | None) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
-                loop.call_soon_threadsafe(synthesis.chunks.put_nowait, pcm)
-
-        cached = getattr(tts, "cached", None) if keep else None
-        voice = tts if keep else getattr(tts, "unkept", tts)
-
-        def advance(index: int) -> None:
-            """Deliver the parts already spoken once (cached), then queue the next one
-            that needs the vocoder: a cached sentence never waits behind other replies."""
-            while index < len(parts) and not synthesis.cancelled.is_set() and cached is not None:
-                pcm = cached(parts[index], length_scale)
-                if pcm is None:
-                    break
-                deliver(pcm + after_opening if index == 0 and opening else pcm)
-                index += 1
-            if synthesis.cancelled.is_set() or index >= len(parts):
-                deliver(None)
-                return
-            # The first sentence heard after the opening is still urgent; the rest only
-            # has to keep ahead of playback.
-            urgent = index <= (1 if opening else 0)
-            if not speech.submit(SynthesisQueue.FIRST if urgent else SynthesisQueue.LATER,
-                                 lambda: say(index)):
-                deliver(None)
-
-        def say(index: int) -> None:
-            if synthesis.cancelled.is_set():
-                deliver(None)
-                return
-            try:
-                pcm = b"".join(chunk.pcm for chunk in voice.synthesize(parts[index], length_scale))
-            except Exception:
-                deliver(None)
-                raise
-            if index == 0 and opening:
-                pcm += after_opening
-            deliver(pcm)
-            advance(index + 1)
-
-        # The opening ("Right,") is kept in memory: it goes out from here, at once.
-        in_memory = getattr(tts, "in_memory", None)
-        ready = in_memory(opening, length_scale) if opening and in_memory is not None else None
-        if ready is not None:
-            synthesis.chunks.put_nowait(ready + after_opening)
-        # Looking further (on disk) is file work: off the event loop.
-        loop.run_in_executor(None, advance, 1 if ready is not None else 0)
-        return synthesis
-
-    def cancel(self) -> None:
-        self.cancelled.set()
 
 
 class Conversation:
@@ -1103,7 +1021,7 @@ class Conversation:
         async with self._reply_lock:
             await self._perform(reply)
 
-    async def _perform(self, reply: Reply, prepared: _Synthesis | None = None,
+    async def _perform(self, reply: Reply, prepared: Synthesis | None = None,
                        moves: AsyncIterator[Move] | None = None) -> None:
         if reply.rate_change == "slower":
             self.length_scale = min(2.0, self.length_scale + LENGTH_SCALE_STEP)
@@ -1134,11 +1052,11 @@ class Conversation:
             self._ended = None  # the session is over: nothing to reopen
             self._spawn(self.stop(), "stop")
 
-    def _prepare(self, move: Move) -> _Synthesis | None:
+    def _prepare(self, move: Move) -> Synthesis | None:
         """Start synthesizing a move now, to be spoken later by `_speak`."""
         if not self.options.tts:
             return None
-        return _Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale,
+        return Synthesis.start(self.engines.tts, speakable(move.text), self.length_scale,
                                 self.engines.tts_queue, keep=move.source != "llm")
 
     def _agent_message(self, move: Move) -> p.Agent:
@@ -1172,31 +1090,23 @@ class Conversation:
             "question_id": move.question_id,
         }))
 
-    async def _speak(self, move: Move, synthesis: _Synthesis | None = None) -> None:
+    async def _speak(self, move: Move, synthesis: Synthesis | None = None) -> None:
         agent = self._agent_message(move)
         await self.send(agent)
         if not self.options.tts:
             return
         tts = self.engines.tts
-        synthesis = synthesis or _Synthesis.start(tts, speakable(move.text), self.length_scale,
-                                                  self.engines.tts_queue,
-                                                  keep=move.source != "llm")
+        synthesis = synthesis or Synthesis.start(tts, speakable(move.text), self.length_scale,
+                                                 self.engines.tts_queue,
+                                                 keep=move.source != "llm")
         await self.send(p.AudioStart(utterance_id=agent.utterance_id, sample_rate=tts.sample_rate))
         interrupted = False
-        frame_bytes = int(tts.sample_rate * AUDIO_FRAME_S) * 2
-        started = time.monotonic()
-        sent_s = 0.0
+
+        def heard_until(t: float) -> None:
+            self._speaking_until = t
+
         try:
-            while (pcm := await synthesis.chunks.get()) is not None:
-                for offset in range(0, len(pcm), frame_bytes):
-                    # Pace at real time so that an interruption can still stop the voice.
-                    ahead = sent_s - (time.monotonic() - started)
-                    if ahead > PLAYBACK_LEAD_S:
-                        await asyncio.sleep(ahead - PLAYBACK_LEAD_S)
-                    frame = pcm[offset: offset + frame_bytes]
-                    await self._send_audio(frame)
-                    sent_s += len(frame) / 2 / tts.sample_rate
-                    self._speaking_until = started + sent_s
+            await send_paced(synthesis, tts.sample_rate, self._send_audio, heard_until)
         except asyncio.CancelledError:
             interrupted = True
             self._speaking_until = 0.0

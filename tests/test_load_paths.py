@@ -82,6 +82,23 @@ async def test_a_newer_partial_replaces_one_that_has_not_started() -> None:
         await scheduler.close()
 
 
+async def test_a_replaced_partial_keeps_its_place_in_line() -> None:
+    stt = RecordingSTT()
+    scheduler = TranscriptionScheduler(stt)
+    await scheduler.start()
+    try:
+        blocker = scheduler.final(*_job("running"))
+        await asyncio.sleep(0.05)
+        first = [scheduler.partial(key, *_job(f"{key} old")) for key in ("s1", "s2", "s3")]
+        # s1 asks again (newer audio) before its turn came: it must not go behind s2, s3.
+        newer = scheduler.partial("s1", *_job("s1 new"))
+        stt.gate.set()
+        await asyncio.gather(blocker, newer, *first)
+        assert stt.order == ["running", "s1 new", "s2 old", "s3 old"]
+    finally:
+        await scheduler.close()
+
+
 async def test_a_piece_not_started_can_be_withdrawn_and_a_running_one_cannot() -> None:
     stt = RecordingSTT()
     scheduler = TranscriptionScheduler(stt)
@@ -202,8 +219,8 @@ def test_the_speech_cache_keeps_to_its_size(engines, tmp_path) -> None:
 
 
 async def test_words_that_may_quote_the_candidate_are_not_kept_on_disk(engines, tmp_path) -> None:
-    from server.conversation import _Synthesis
     from server.engines.tts import SynthesisQueue
+    from server.speaking import Synthesis
 
     piper = engines.tts.unkept
     voice = PhraseCache(SpokenCache(piper, tmp_path / "speech", 10 * 2**20, identity="joe"))
@@ -211,7 +228,7 @@ async def test_words_that_may_quote_the_candidate_are_not_kept_on_disk(engines, 
     try:
         for keep, text in ((False, "Nice, you said the minority class is what you care about."),
                            (True, "Nice, that was the question about imbalanced data.")):
-            synthesis = _Synthesis.start(voice, text, 1.0, queue, keep=keep)
+            synthesis = Synthesis.start(voice, text, 1.0, queue, keep=keep)
             chunks = []
             while (chunk := await asyncio.wait_for(synthesis.chunks.get(), 30)) is not None:
                 chunks.append(chunk)

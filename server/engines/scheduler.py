@@ -15,7 +15,10 @@ same moment, the last of them waits for one batch instead of a queue of pieces.
 Urgency is asked at the moment of choosing, not when the job was queued: a piece
 queued while the candidate spoke becomes urgent when they stop. Partials coalesce
 per session: a newer request replaces an older one that has not started, so under
-load sessions get fewer partials instead of a backlog that grows without bound.
+load sessions get fewer partials instead of a backlog that grows without bound. The
+newer request keeps the older one's place in line: sent to the back, a session that
+asks again before its turn comes would wait behind every other session each time
+(measured with eight candidates: the first caption of an answer up to 12 s late).
 """
 
 from __future__ import annotations
@@ -84,12 +87,14 @@ class TranscriptionScheduler:
         if self._wake is None:
             raise RuntimeError("scheduler not started")
         future: asyncio.Future[Transcription | None] = asyncio.get_running_loop().create_future()
-        job = _Job(priority, next(self._seq), audio, options, future, key, urgent)
+        seq = next(self._seq)
+        older = self._pending_partials.pop(key, None) if key is not None else None
+        if older is not None and not older.future.done():
+            older.future.set_result(None)  # superseded before it ran
+            self.stats["partials_dropped"] += 1
+            seq = older.seq
+        job = _Job(priority, seq, audio, options, future, key, urgent)
         if key is not None:
-            older = self._pending_partials.pop(key, None)
-            if older is not None and not older.future.done():
-                older.future.set_result(None)  # superseded before it ran
-                self.stats["partials_dropped"] += 1
             self._pending_partials[key] = job
         self._jobs.append(job)
         self._wake.set()
