@@ -529,7 +529,10 @@ class Conversation:
         if turn.preview is None and turn.transcribed and hint \
                 and silent_for >= required - PREVIEW_LEAD_S:
             self._start_preview(turn, hint)
-        if silent_for >= required:
+        # Not while the VAD is weighing an onset: the frames of this chunk already
+        # processed may be the next sentence starting (seen: turns ended 0.09 s after
+        # the candidate went on, then taken back).
+        if silent_for >= required and not self._vad.onset_pending:
             log.info("session %s: turn %s ends after %.2f s of silence on %r", self.session_id,
                      turn.turn_id, silent_for, hint[-60:])
             self._end_turn(reopenable=True)

@@ -133,18 +133,25 @@ UNREAD_TAIL_S = 0.4
 
 def trails_off(turn: Turn) -> bool:
     """The last piece had speech in it that came back without words: none at all, or
-    none after some point well before its speech ended."""
+    none after some point well before the speech ended. "Well before" is counted from
+    the last word Whisper wrote in any piece: "...it makes, and" with the "and" dropped,
+    then "um," alone in a piece of its own that came back empty, is 0.2 s of unread
+    speech in each piece and still thinking (seen under load)."""
     if not turn.pieces or not turn.pieces[-1].transcribed:
         return False
     last = turn.pieces[-1]
-    result = outcome(last.plain)
-    if not piece_text(turn, last, result):
-        return turn.speech_in(last.start_t, last.end_t) >= UNREAD_SPEECH_S
-    assert result is not None
-    if not result.words:
-        return False  # no word times (a partial's options): nothing to go on
-    read_until = last.start_t + result.words[-1].end
-    return turn.speech_in(read_until, last.end_t) >= UNREAD_TAIL_S
+    if not piece_text(turn, last, outcome(last.plain)) \
+            and turn.speech_in(last.start_t, last.end_t) >= UNREAD_SPEECH_S:
+        return True
+    for piece in reversed(turn.pieces):
+        result = outcome(piece.plain) if piece.transcribed else None
+        if result is None or not piece_text(turn, piece, result):
+            continue
+        if not result.words:
+            return False  # no word times (a partial's options): nothing to go on
+        read_until = piece.start_t + result.words[-1].end
+        return turn.speech_in(read_until, last.end_t) >= UNREAD_TAIL_S
+    return False
 
 
 def done_text(turn: Turn) -> str:

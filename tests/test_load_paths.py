@@ -297,6 +297,27 @@ def test_digital_silence_skips_the_voice_model_and_speech_still_starts(engines, 
     assert model.calls - calls == 30 and not any(f.speech for f in quiet)
 
 
+class ScriptedModel:
+    """Speech probabilities from a list, one per frame (pure logic of the hysteresis)."""
+
+    def __init__(self, probabilities: list[float]) -> None:
+        self.probabilities = iter(probabilities)
+
+    def frame_probability(self, frame: np.ndarray, state: VadState) -> float:
+        return next(self.probabilities)
+
+
+def test_an_onset_being_weighed_is_visible_before_speech_is_called() -> None:
+    vad = StreamingVad(ScriptedModel([0.1, 0.9, 0.9, 0.9, 0.1]), start_frames=3)
+    loud = np.full(FRAME_SAMPLES, 0.1, dtype=np.float32)
+    vad.process(loud)
+    assert not vad.onset_pending
+    vad.process(np.concatenate([loud, loud]))
+    assert vad.onset_pending and not vad.speech  # two of three frames: not yet speech
+    vad.process(loud)
+    assert vad.speech and not vad.onset_pending
+
+
 # ---------------------------------------------------------------------------- embedder
 
 
@@ -351,4 +372,12 @@ async def test_speech_after_the_last_word_whisper_wrote_means_still_thinking() -
     assert trails_off(turn)
     # Every stretch of speech has its words: the answer may be over.
     turn.pieces = [Piece(0.0, 4.1, landed(3.85), _landed(""))]
+    assert not trails_off(turn)
+    # "and" dropped at the end of one piece, "um," alone in the next: too little in
+    # either, but 0.45 s of speech after the last word written.
+    turn.segments = [(0.2, 3.1), (3.6, 3.85)]
+    turn.pieces = [Piece(0.0, 3.2, landed(2.9), _landed("")),
+                   Piece(3.5, 4.0, _landed(""), _landed(""), speculative=True)]
+    assert trails_off(turn)
+    turn.segments = [(0.2, 2.95), (3.6, 3.75)]  # a breath after the last word: finished
     assert not trails_off(turn)

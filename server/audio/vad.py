@@ -91,6 +91,11 @@ class StreamingVad:
         self._run = 0
         self.frames_seen = 0
 
+    @property
+    def onset_pending(self) -> bool:
+        """Frames above the threshold in a row, not yet enough to call speech."""
+        return not self.speech and self._run > 0
+
     def process(self, samples: np.ndarray, threshold: float | None = None) -> list[VadFrame]:
         """Feed 16 kHz float samples; returns the frames completed by them."""
         self._pending = np.concatenate([self._pending, samples])
