@@ -63,6 +63,7 @@ class Turn:
     speech_end_t: float = 0.0
     silence_since: float | None = None
     text_hint: str = ""  # the latest partial text, for the endpointer
+    caption: str = ""  # the latest partial transcript sent (captions never shrink)
     last_partial_at: float = 0.0
     partial_task: asyncio.Task[None] | None = None
     pieces: list[Piece] = field(default_factory=list)

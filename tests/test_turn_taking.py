@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 
@@ -74,6 +75,11 @@ async def test_no_cut_in_during_a_mid_clause_thinking_pause(server, speak):
     assert finals_during_pause == [], "the interviewer took the turn during a thinking pause"
     text = final["text"].lower()
     assert "second reason" in text and "underfit" in text, text
+    # Live captions of the turn only ever grow (pieces landing caption too).
+    captions = [m["text"] for m in rec.messages if m["type"] == "transcript"
+                and not m["final"] and m["turn_id"] == final["turn_id"]]
+    assert any("second reason" in c.lower() for c in captions), captions
+    assert all(len(b) > len(a) for a, b in itertools.pairwise(captions)), captions
 
 
 async def test_silence_and_noise_never_make_a_turn(server):
