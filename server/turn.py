@@ -125,7 +125,9 @@ def piece_text(turn: Turn, piece: Piece, result: Transcription | None) -> str:
 
 #: Speech in the last piece for which Whisper wrote nothing: most likely a filler on its
 #: own ("and, um," cut off after a comma's pause), so the candidate is still thinking.
-UNREAD_SPEECH_S = 0.25
+#: Piper's "um" alone is 0.22 s of VAD speech (seen in a cut-in under load); the VAD
+#: needs 0.1 s to call speech at all, so breaths and clicks mostly never get here.
+UNREAD_SPEECH_S = 0.15
 #: The same after the last word Whisper did write (seen under load: "...the errors it
 #: makes, and, um," came back as "...the errors it makes."); longer, as word times are
 #: approximate.
