@@ -214,7 +214,6 @@ class Conversation:
         self._resampler: StreamingResampler | None = None
         self._vad = StreamingVad(engines.vad, threshold=settings.vad_threshold)
         self._input = SampleBuffer(TARGET_RATE)
-        self._t_in = 0.0  # seconds of input so far: the time of the newest sample
         self._turn: Turn | None = None
         self._ended: _Ended | None = None
         #: Speech this soon after the endpointer ended a turn carries the turn on.
@@ -297,7 +296,6 @@ class Conversation:
         assert self._resampler is not None
         samples = self._resampler.process(pcm16_to_float(data))
         self._input.append(samples)
-        self._t_in = self._input.seconds(self._input.end)
         threshold = ECHO_GUARD_THRESHOLD if self.speaking else None
         frames = self._vad.process(samples, threshold)
         for frame in frames:
@@ -445,6 +443,11 @@ class Conversation:
             await asyncio.gather(*others, return_exceptions=True)
 
     # ------------------------------------------------------------------ listening
+
+    @property
+    def _t_in(self) -> float:
+        """Seconds of input so far: the time of the newest sample."""
+        return self._input.seconds(self._input.end)
 
     @property
     def speaking(self) -> bool:
@@ -1111,9 +1114,8 @@ class Conversation:
         if not self.options.tts:
             return
         tts = self.engines.tts
-        synthesis = synthesis or Synthesis.start(tts, speakable(move.text), self.length_scale,
-                                                 self.engines.tts_queue,
-                                                 keep=move.source != "llm")
+        synthesis = synthesis or self._prepare(move)
+        assert synthesis is not None  # speech is on
         await self.send(p.AudioStart(utterance_id=agent.utterance_id, sample_rate=tts.sample_rate))
         interrupted = False
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import numpy as np
 
@@ -42,13 +44,24 @@ def _job(label: str) -> tuple[np.ndarray, TranscribeOptions]:
     return np.zeros(1600, dtype=np.float32), TranscribeOptions(initial_prompt=label)
 
 
-async def test_a_quiet_speakers_piece_goes_before_pieces_of_speakers_still_talking() -> None:
+@asynccontextmanager
+async def _busy_scheduler() -> AsyncIterator[tuple[RecordingSTT, TranscriptionScheduler,
+                                                   asyncio.Future[Transcription | None]]]:
+    """A scheduler whose worker holds a first job ("running") at the engine's gate, so
+    that the jobs queued next are ordered by the scheduler alone."""
     stt = RecordingSTT()
     scheduler = TranscriptionScheduler(stt)
     await scheduler.start()
     try:
-        blocker = scheduler.final(*_job("running"))
+        running = scheduler.final(*_job("running"))
         await asyncio.sleep(0.05)  # the worker holds this one at the gate
+        yield stt, scheduler, running
+    finally:
+        await scheduler.close()
+
+
+async def test_a_quiet_speakers_piece_goes_before_pieces_of_speakers_still_talking() -> None:
+    async with _busy_scheduler() as (stt, scheduler, blocker):
         quiet = {"b": False}
         partial = scheduler.partial("s1", *_job("partial"))
         verbatim = scheduler.verbatim(*_job("verbatim"))
@@ -60,17 +73,10 @@ async def test_a_quiet_speakers_piece_goes_before_pieces_of_speakers_still_talki
         assert stt.order == ["running", "quiet", "talking", "verbatim", "partial"]
         assert scheduler.backlog() == 0
         assert scheduler.stats["urgent"] == 1
-    finally:
-        await scheduler.close()
 
 
 async def test_a_newer_partial_replaces_one_that_has_not_started() -> None:
-    stt = RecordingSTT()
-    scheduler = TranscriptionScheduler(stt)
-    await scheduler.start()
-    try:
-        blocker = scheduler.final(*_job("running"))
-        await asyncio.sleep(0.05)
+    async with _busy_scheduler() as (stt, scheduler, blocker):
         old = scheduler.partial("s1", *_job("old"))
         new = scheduler.partial("s1", *_job("new"))
         stt.gate.set()
@@ -78,34 +84,20 @@ async def test_a_newer_partial_replaces_one_that_has_not_started() -> None:
         assert (await new).text == "new"
         await blocker
         assert stt.order == ["running", "new"]
-    finally:
-        await scheduler.close()
 
 
 async def test_a_replaced_partial_keeps_its_place_in_line() -> None:
-    stt = RecordingSTT()
-    scheduler = TranscriptionScheduler(stt)
-    await scheduler.start()
-    try:
-        blocker = scheduler.final(*_job("running"))
-        await asyncio.sleep(0.05)
+    async with _busy_scheduler() as (stt, scheduler, blocker):
         first = [scheduler.partial(key, *_job(f"{key} old")) for key in ("s1", "s2", "s3")]
         # s1 asks again (newer audio) before its turn came: it must not go behind s2, s3.
         newer = scheduler.partial("s1", *_job("s1 new"))
         stt.gate.set()
         await asyncio.gather(blocker, newer, *first)
         assert stt.order == ["running", "s1 new", "s2 old", "s3 old"]
-    finally:
-        await scheduler.close()
 
 
 async def test_a_piece_not_started_can_be_withdrawn_and_a_running_one_cannot() -> None:
-    stt = RecordingSTT()
-    scheduler = TranscriptionScheduler(stt)
-    await scheduler.start()
-    try:
-        running = scheduler.final(*_job("running"))
-        await asyncio.sleep(0.05)
+    async with _busy_scheduler() as (stt, scheduler, running):
         waiting = scheduler.final(*_job("waiting"))
         assert not scheduler.withdraw(running)  # the worker has it
         assert scheduler.withdraw(waiting) and scheduler.backlog() == 0
@@ -113,8 +105,6 @@ async def test_a_piece_not_started_can_be_withdrawn_and_a_running_one_cannot() -
         stt.gate.set()
         await running
         assert stt.order == ["running"]
-    finally:
-        await scheduler.close()
 
 
 async def test_pieces_of_several_sessions_are_transcribed_in_one_batch(engines, speak) -> None:

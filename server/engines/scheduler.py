@@ -17,8 +17,7 @@ queued while the candidate spoke becomes urgent when they stop. Partials coalesc
 per session: a newer request replaces an older one that has not started, so under
 load sessions get fewer partials instead of a backlog that grows without bound. The
 newer request keeps the older one's place in line: sent to the back, a session that
-asks again before its turn comes would wait behind every other session each time
-(measured with eight candidates: the first caption of an answer up to 12 s late).
+asks again before its turn comes would wait behind every other session each time.
 """
 
 from __future__ import annotations
