@@ -33,17 +33,60 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: One concept of a claim: the phrasings any of which states it ("bias squared",
+#: "squared bias"). Matched on stems, words in order, at most two words between them.
+Concept = tuple[str, ...]
+
+
+def _lower_concepts(groups: tuple[Concept, ...]) -> tuple[Concept, ...]:
+    cleaned = tuple(tuple(p.strip().lower() for p in group if p.strip()) for group in groups)
+    if any(not group for group in cleaned):
+        raise ValueError("a concept in 'requires' needs at least one phrasing")
+    return cleaned
+
+
+class Misconception(_Strict):
+    """A plausible wrong statement. Reported to the candidate only when one span of the
+    answer states every concept of `requires`, none of them negated."""
+
+    text: str = Field(min_length=5)
+    requires: tuple[Concept, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        return {"text": value} if isinstance(value, str) else value
+
+    @field_validator("text")
+    @classmethod
+    def _lower_text(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @field_validator("requires")
+    @classmethod
+    def _lowercase(cls, groups: tuple[Concept, ...]) -> tuple[Concept, ...]:
+        return _lower_concepts(groups)
+
+
 class KeyPoint(_Strict):
     id: str = Field(pattern=_ID_PATTERN)
     text: str = Field(min_length=5)
     weight: int = Field(default=2, ge=1, le=3)
     terms: tuple[str, ...] = Field(min_length=1)
-    misconceptions: tuple[str, ...] = ()
+    #: The claim's structure: every concept must be stated in one span of the answer
+    #: (and not negated) for the point to count. Without it the learned matcher decides.
+    requires: tuple[Concept, ...] = ()
+    misconceptions: tuple[Misconception, ...] = ()
 
-    @field_validator("terms", "misconceptions")
+    @field_validator("terms")
     @classmethod
     def _lowercase(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.strip().lower() for v in values if v.strip())
+
+    @field_validator("requires")
+    @classmethod
+    def _lowercase_requires(cls, groups: tuple[Concept, ...]) -> tuple[Concept, ...]:
+        return _lower_concepts(groups)
 
 
 class FollowUp(_Strict):

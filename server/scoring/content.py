@@ -101,7 +101,7 @@ class ContentScorer:
         key = (question.id, kp.id)
         if key not in self._anchors:
             paraphrases = [t for t in kp.terms if len(t.split()) >= 2]
-            texts = [kp.text, *paraphrases, *kp.misconceptions]
+            texts = [kp.text, *paraphrases, *(m.text for m in kp.misconceptions)]
             with self._embedding:
                 vectors = self.embed(texts)
             n = len(paraphrases)
@@ -189,7 +189,7 @@ class ContentScorer:
                 if score >= w.misconception_floor and score > meaning[i] + w.misconception_margin:
                     combined[i] = 0.0
                     if score >= w.misconception_report:
-                        wrong[i] = kp.misconceptions[int(closest[i])]
+                        wrong[i] = kp.misconceptions[int(closest[i])].text
         best = int(combined.argmax())
         covered = bool(combined[best] >= w.threshold)
         flagged = next((m for m in wrong if m is not None), None)
