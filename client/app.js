@@ -9,6 +9,7 @@ import { buildWsUrl, VivaConnection, MAX_TEXT_CHARS } from './ws.js';
 import { MicCapture, MicError, Player, CAPTURE_RATE } from './audio.js';
 import {
   el, renderAgentMessage, renderCandidateMessage, renderNote, renderScoreCard, renderSummary, fmtScore, scoreBand,
+  highlightEvidence,
 } from './render.js';
 
 /**
@@ -726,6 +727,9 @@ function onScore(msg) {
   const node = findCandidateNode(msg.turn_id);
   if (node) {
     node.dataset.scored = 'true';
+    // The words that earned each covered point, marked in the answer itself.
+    const textNode = /** @type {HTMLElement | null} */ (node.querySelector('.msg-text'));
+    if (textNode) highlightEvidence(textNode, textNode.textContent || '', msg.key_points);
     const chip = /** @type {HTMLElement | null} */ (node.querySelector('.score-chip'));
     if (chip) {
       chip.hidden = false;

@@ -321,3 +321,77 @@ export function safeHref(url) {
     return null;
   }
 }
+
+/**
+ * Where each covered key point's evidence lies in an answer's text, as character ranges
+ * (the server quotes a verbatim slice of the transcript, so an exact search finds it;
+ * a case-insensitive one is the fallback). Overlapping ranges keep the first.
+ * @param {string} text
+ * @param {unknown} keyPoints the `key_points` of a `score`
+ * @returns {{start: number, end: number, id: string, label: string}[]}
+ */
+export function evidenceRanges(text, keyPoints) {
+  const source = String(text ?? '');
+  const lower = source.toLowerCase();
+  /** @type {{start: number, end: number, id: string, label: string}[]} */
+  const ranges = [];
+  for (const kp of asArray(keyPoints)) {
+    const k = /** @type {any} */ (kp);
+    if (!k || !k.covered) continue;
+    const quote = toText(k.evidence).trim();
+    if (!quote) continue;
+    let at = source.indexOf(quote);
+    if (at < 0) at = lower.indexOf(quote.toLowerCase());
+    if (at < 0) continue;
+    const range = { start: at, end: at + quote.length, id: toText(k.id), label: toText(k.text) };
+    if (!ranges.some((r) => range.start < r.end && r.start < range.end)) ranges.push(range);
+  }
+  return ranges.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * For each word of a timed transcript, the key point whose evidence it belongs to
+ * (null where none): the evidence's words matched as a run of normalised words.
+ * @param {Array<{word: string}>} words
+ * @param {unknown} keyPoints
+ * @returns {({id: string, label: string} | null)[]}
+ */
+export function evidenceWords(words, keyPoints) {
+  const key = (/** @type {unknown} */ w) => String(w ?? '').toLowerCase().replace(/[’]/g, "'").replace(/[^a-z0-9']/g, '');
+  const keys = (words || []).map((w) => key(w.word));
+  /** @type {({id: string, label: string} | null)[]} */
+  const marks = keys.map(() => null);
+  for (const kp of asArray(keyPoints)) {
+    const k = /** @type {any} */ (kp);
+    if (!k || !k.covered) continue;
+    const quote = toText(k.evidence).split(/\s+/).map(key).filter(Boolean);
+    if (!quote.length) continue;
+    for (let i = 0; i + quote.length <= keys.length; i++) {
+      if (quote.every((q, j) => keys[i + j] === q) && marks.slice(i, i + quote.length).every((m) => m === null)) {
+        for (let j = 0; j < quote.length; j++) marks[i + j] = { id: toText(k.id), label: toText(k.text) };
+        break;
+      }
+    }
+  }
+  return marks;
+}
+
+/**
+ * Put an answer's text into `node` with each key point's evidence in a <mark>.
+ * @param {HTMLElement} node
+ * @param {string} text
+ * @param {unknown} keyPoints
+ */
+export function highlightEvidence(node, text, keyPoints) {
+  const ranges = evidenceRanges(text, keyPoints);
+  if (!ranges.length) { node.textContent = text; return; }
+  node.replaceChildren();
+  let at = 0;
+  for (const r of ranges) {
+    if (r.start > at) node.append(text.slice(at, r.start));
+    node.append(el('mark', { class: 'evidence', 'data-kp-id': r.id, title: `Covers: ${r.label}`,
+      text: text.slice(r.start, r.end) }));
+    at = r.end;
+  }
+  if (at < text.length) node.append(text.slice(at));
+}

@@ -3,7 +3,7 @@
 // are marked, and clicking a word plays the recording from that word, with the
 // word being spoken highlighted. Server text is only ever set as textContent.
 
-import { el, fmtNumber, fmtScore, scoreBand, toText } from './render.js';
+import { el, evidenceWords, fmtNumber, fmtScore, highlightEvidence, scoreBand, toText } from './render.js';
 import { barChart, lineChart, paceSeries } from './charts.js';
 
 /** Filler words, compared after lower-casing and stripping punctuation. */
@@ -234,10 +234,14 @@ function tile(label, value, extra = '') {
 function renderTranscript(turn) {
   const words = markWords(Array.isArray(turn.words) ? turn.words : []);
   const para = el('p', { class: 'transcript' });
+  const keyPoints = turn.score ? turn.score.key_points : null;
   if (!words.length) {
-    para.append(el('span', { class: 'plain', text: turn.text || '' }));
+    const plain = el('span', { class: 'plain' });
+    highlightEvidence(plain, turn.text || '', keyPoints);
+    para.append(plain);
     return para;
   }
+  const evidence = evidenceWords(words, keyPoints);
   const pauses = findPauses(words, turn.segments);
   /** @type {HTMLElement[]} */
   const nodes = [];
@@ -246,10 +250,13 @@ function renderTranscript(turn) {
     while (p < pauses.length && pauses[p].before === i) {
       para.append(pauseMark(pauses[p++]), ' ');
     }
-    const cls = ['w', w.filler && 'filler', w.hedge && 'hedge'].filter(Boolean).join(' ');
-    const tip = [`${w.start.toFixed(1)} s`, w.filler && 'filler', w.hedge && 'hedge'].filter(Boolean).join(' · ');
+    const covers = evidence[i];
+    const cls = ['w', w.filler && 'filler', w.hedge && 'hedge', covers && 'evidence'].filter(Boolean).join(' ');
+    const tip = [`${w.start.toFixed(1)} s`, w.filler && 'filler', w.hedge && 'hedge',
+      covers && `covers: ${covers.label}`].filter(Boolean).join(' · ');
     const node = el('button', { type: 'button', class: cls, 'data-i': i, 'data-start': w.start,
-      'data-end': w.end, title: tip, disabled: !turn.audio_url, text: w.word });
+      'data-end': w.end, 'data-kp-id': covers ? covers.id : null, title: tip, disabled: !turn.audio_url,
+      text: w.word });
     nodes.push(node);
     para.append(node, ' ');
   });

@@ -68,15 +68,24 @@ class Misconception(_Strict):
         return _lower_concepts(groups)
 
 
+class GradedExample(_Strict):
+    """An answer someone graded for this key point: the learned matcher's known right and
+    wrong phrasings (used for points without `requires`)."""
+
+    text: str = Field(min_length=2)
+    covered: bool
+
+
 class KeyPoint(_Strict):
     id: str = Field(pattern=_ID_PATTERN)
     text: str = Field(min_length=5)
     weight: int = Field(default=2, ge=1, le=3)
-    terms: tuple[str, ...] = Field(min_length=1)
+    terms: tuple[str, ...] = ()
     #: The claim's structure: every concept must be stated in one span of the answer
     #: (and not negated) for the point to count. Without it the learned matcher decides.
     requires: tuple[Concept, ...] = ()
     misconceptions: tuple[Misconception, ...] = ()
+    examples: tuple[GradedExample, ...] = ()
 
     @field_validator("terms")
     @classmethod

@@ -631,3 +631,36 @@ class TestQuestionsApi:
     def test_unknown_difficulty_is_400(self, server) -> None:
         response = self.get(server, difficulty="impossible")
         assert response.status_code == 400
+
+
+def test_every_key_point_states_its_claim_as_concepts(bank) -> None:
+    """Coverage is decided by claims; a built-in point without `requires` would fall back
+    to the learned matcher, and a misconception without them could never be reported."""
+    problems = []
+    for q in bank.questions:
+        for kp in q.key_points:
+            if not 1 <= len(kp.requires) <= 4:
+                problems.append(f"{q.id}/{kp.id}: {len(kp.requires)} concepts in requires")
+            for m in kp.misconceptions:
+                if not m.requires:
+                    problems.append(f"{q.id}/{kp.id}: misconception {m.text!r} has no requires")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_model_answer_states_every_key_point_and_no_misconception(bank) -> None:
+    """The bank's own model answer is the first answer a claim must match; and a correct
+    answer must never read as a misconception."""
+    from server.scoring.claims import Claim, claim_words
+    from server.scoring.text import spans
+
+    problems = []
+    for q in bank.questions:
+        units = [claim_words(s) for s in spans(q.answer, pairs_of_sentences=True)]
+        clauses = [claim_words(s) for s in spans(q.answer)]
+        for kp in q.key_points:
+            if not any(Claim.of(kp.requires).stated_in(u) for u in units):
+                problems.append(f"{q.id}/{kp.id}: the model answer does not state it")
+            for m in kp.misconceptions:
+                if any(Claim.of(m.requires).stated_in(c) for c in clauses):
+                    problems.append(f"{q.id}/{kp.id}: the model answer reads as {m.text!r}")
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)

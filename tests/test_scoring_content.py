@@ -96,3 +96,64 @@ def test_overall_weights_content_over_delivery():
     assert overall_score(80.0, None) == 80.0
     assert overall_score(80.0, 40.0) == 70.0
     assert overall_score(40.0, 100.0) == 55.0
+
+
+# What a candidate was told, before claims decided coverage (the judgement issue).
+FULL_BV = ("Bias is error from a model that is too simple, so it underfits. Variance is error from "
+           "being too sensitive to the training set, so it overfits. Total error is bias squared "
+           "plus variance plus irreducible noise.")
+
+
+def test_a_right_decomposition_is_credited_and_never_called_wrong(scorer, bank):
+    result = scorer.score(bank.get("bias-variance"), FULL_BV)
+    assert {"bias-definition", "variance-definition", "error-decomposition"} <= result.covered_ids
+    assert "data-lever" not in result.covered_ids  # "sensitive to the training set" is not "more data"
+    assert not [p.misconception for p in result.points if p.misconception]
+    assert "Careful" not in assess(bank.get("bias-variance"), result, None).feedback
+
+
+def test_the_same_topic_is_not_the_same_point(scorer, bank):
+    got = covered(scorer, bank, "bias-variance",
+                  "Bias is when the model is too simple and underfits. Variance is when it overfits.")
+    assert got == {"bias-definition", "variance-definition"}
+
+
+def test_a_wrong_claim_earns_nothing_and_is_named(scorer, bank):
+    result = scorer.score(bank.get("bias-variance"), "Um, bias is like when the data is biased, like unfair")
+    assert result.covered_ids == frozenset()
+    assert any(p.misconception and "unfair" in p.misconception for p in result.points)
+
+
+def test_a_cut_off_answer_never_outscores_the_whole(scorer, bank):
+    question = bank.get("bias-variance")
+    whole = scorer.score(question, FULL_BV).content
+    cut = scorer.score(question, FULL_BV[: FULL_BV.index("squared") + len("squared")]).content
+    assert cut < whole
+
+
+def test_evidence_is_the_shortest_span_that_makes_the_point(scorer, bank):
+    result = scorer.score(bank.get("bias-variance"), FULL_BV)
+    evidence = {p.id: p.evidence for p in result.points if p.covered}
+    assert evidence["error-decomposition"].startswith("Total error is bias squared")
+    assert evidence["bias-definition"] in FULL_BV
+    assert len(evidence["bias-definition"].split()) < len(FULL_BV.split(".")[0].split()) + 1
+
+
+def test_a_point_without_claim_structure_is_judged_by_the_learned_matcher(scorer):
+    from dataclasses import dataclass
+
+    from server.bank import KeyPoint
+
+    @dataclass
+    class Rubric:
+        id: str
+        prompt: str
+        key_points: tuple[KeyPoint, ...]
+
+    rubric = Rubric("custom", "What does a hash map give you?", (
+        KeyPoint(id="lookup", text="A hash map finds a value by its key in constant time on average."),
+        KeyPoint(id="collisions", text="Two keys can hash to the same bucket, a collision, which chaining handles."),
+    ))
+    result = scorer.score(rubric, "You get average constant time lookup of a value by its key.")
+    assert "lookup" in result.covered_ids
+    assert "collisions" not in result.covered_ids

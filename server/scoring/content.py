@@ -1,51 +1,54 @@
-"""Which key points did the answer cover, and where? Paraphrase-aware, misconception-aware.
+"""Which key points did the answer state, and where? A point counts when the answer
+makes that claim; being about the same topic is not enough.
 
-Each span of the answer (sentence, clause, clause pair) is compared with each
-key point three ways:
+Two ways to decide, by what the bank gives:
 
-* meaning: cosine similarity of sentence embeddings, span against the key
-  point's statement and against its multi-word paraphrases from the bank;
-* words: the bank's terms and paraphrases found in the span (stemmed phrases);
-* misconceptions: the same similarity against the bank's plausible wrong
-  statements. A span closer to a misconception than to the point does not cover it,
-  however many right words it uses.
+* **The claim's structure** (`requires` in the bank; every built-in key point has
+  one): the point is covered when one span of the answer (a clause, a sentence or two
+  adjacent sentences) states every concept of the claim, none negated
+  (server/scoring/claims.py). The evidence is the shortest such span.
+* **The learned matcher** for a point without `requires` (a question someone added,
+  the public benchmark sets): a logistic model over meaning and word features,
+  calibrated on the SemEval-2013 training split (server/scoring/matcher.py).
 
-Keyword lists alone over-credit "right words, wrong meaning"; embeddings alone
-miss terse spoken answers. The mix and the threshold were calibrated on the
-labeled set in tests/data (see README, "Scoring").
+Why not sentence embeddings alone, as before: every sentence of a bias-variance
+answer is close to every bias-variance point, so "variance is when it overfits" was
+credited with the error decomposition. Against hand labels, `covered: true` was right
+two times in three.
+
+A misconception ("careful, X is not right") is reported only when one clause states
+every concept of that wrong claim, none negated, and does not also state the point:
+a correct statement that resembles a misconception is never an accusation.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+from cachetools import LRUCache
 
-from server.bank import KeyPoint, Question
-from server.scoring.text import contains_phrase, stems
+from server.bank import KeyPoint
+from server.scoring.claims import Claim, claim_words
+from server.scoring.matcher import LearnedMatcher, MatchInput
 from server.scoring.text import spans as answer_spans
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 SPAN_CACHE_SIZE = 4096  # 384 floats each: about 6 MB at most, shared by all sessions
-_STOP = {"the", "a", "an", "of", "to", "is", "it", "and", "or", "in", "on", "for", "with", "that",
-         "this", "be", "are", "doesn't", "does", "not", "no", "it's", "its", "by", "as", "at"}
 
 
-@dataclass(frozen=True)
-class ContentWeights:
-    #: A span covers a point when meaning + word bonus reaches this.
-    threshold: float = 0.65
-    #: Bonus per distinct bank term found in the span (at most `max_term_hits` count).
-    term_bonus: float = 0.12
-    max_term_hits: int = 3
-    #: A span this close to a misconception (and closer to it than to the point) is wrong.
-    misconception_floor: float = 0.62
-    misconception_margin: float = 0.0
-    #: Saying "you claimed X" needs more certainty than refusing credit does.
-    misconception_report: float = 0.75
+class Rubric(Protocol):
+    """What the scorer needs of a question (a bank Question is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def key_points(self) -> Sequence[KeyPoint]: ...
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,8 @@ class PointCoverage:
     weight: int
     covered: bool
     evidence: str | None
-    similarity: float
-    misconception: str | None = None  # the wrong statement the answer matched, if any
+    similarity: float  # meaning of the evidence (or best span) against the point, for review
+    misconception: str | None = None  # the wrong claim the answer stated, if any
 
 
 @dataclass(frozen=True)
@@ -69,133 +72,151 @@ class ContentResult:
         return frozenset(p.id for p in self.points if p.covered)
 
 
-@dataclass
-class _Anchors:
-    statement: np.ndarray  # (1, d)
-    paraphrases: np.ndarray  # (n, d), multi-word terms
-    misconceptions: np.ndarray  # (m, d)
-    term_stems: list[list[str]] = field(default_factory=list)
-    paraphrase_words: list[set[str]] = field(default_factory=list)
-
-
 def weighted_content(points: Sequence[PointCoverage]) -> float:
     total = sum(p.weight for p in points)
     got = sum(p.weight for p in points if p.covered)
     return round(100.0 * got / total, 1) if total else 0.0
 
 
+@dataclass(frozen=True)
+class _Point:
+    """A key point compiled once: its claims and the vectors of its texts."""
+
+    claim: Claim
+    wrong_claims: tuple[tuple[str, Claim], ...]
+    statement: np.ndarray  # (d,) the point's text
+    statements: np.ndarray  # (1 + n, d): the text and its other phrasings (multi-word terms)
+    statement_texts: tuple[str, ...]
+    examples: np.ndarray  # (m, d): graded example answers
+    example_texts: tuple[str, ...]
+    example_covered: tuple[bool, ...]
+
+
+@dataclass
+class _Answer:
+    text: str
+    units: list[str]  # spans, sentence pairs included
+    words: list[list[str]]
+    sizes: list[int]
+    clauses: set[int]  # indices of units within one sentence (misconceptions are read there)
+    vectors: np.ndarray  # (len(units), d)
+    whole: np.ndarray  # (d,)
+
+
 class ContentScorer:
-    def __init__(self, embed: Embed, weights: ContentWeights | None = None) -> None:
+    def __init__(self, embed: Embed, matcher: LearnedMatcher | None = None) -> None:
         self.embed = embed
-        self.weights = weights or ContentWeights()
-        self._anchors: dict[tuple[str, str], _Anchors] = {}
+        self.matcher = matcher or LearnedMatcher.calibrated()
+        self._points: dict[tuple[str, str], _Point] = {}
         #: Answer spans already embedded. A live answer is scored as its pieces come in,
         #: so by the end of the turn only its last words are new.
-        self._spans: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._spans: LRUCache[str, np.ndarray] = LRUCache(maxsize=SPAN_CACHE_SIZE)
         self._spans_lock = threading.Lock()
         #: One embedding at a time, whatever the number of sessions: concurrent ones only
         #: share the cores, and each holds its own activations in memory.
         self._embedding = threading.Lock()
 
-    def _anchors_for(self, question: Question, kp: KeyPoint) -> _Anchors:
+    def _point(self, question: Rubric, kp: KeyPoint) -> _Point:
         key = (question.id, kp.id)
-        if key not in self._anchors:
-            paraphrases = [t for t in kp.terms if len(t.split()) >= 2]
-            texts = [kp.text, *paraphrases, *(m.text for m in kp.misconceptions)]
-            with self._embedding:
-                vectors = self.embed(texts)
-            n = len(paraphrases)
-            # A term that several key points share ("overfitting") shows none of them in
-            # particular; only terms distinctive to this point earn the word bonus.
-            shared = {t for other in question.key_points if other.id != kp.id
-                      for t in other.terms}
-            self._anchors[key] = _Anchors(
-                statement=vectors[:1],
-                paraphrases=vectors[1: 1 + n],
-                misconceptions=vectors[1 + n:],
-                term_stems=[stems(t) for t in kp.terms if t not in shared],
-                paraphrase_words=[set(stems(t)) - _STOP for t in paraphrases],
+        compiled = self._points.get(key)
+        if compiled is None:
+            phrasings = (kp.text, *(t for t in kp.terms if len(t.split()) >= 2))
+            examples = tuple(e.text for e in kp.examples)
+            vectors = self._vectors([*phrasings, *examples])
+            compiled = _Point(
+                claim=Claim.of(kp.requires),
+                wrong_claims=tuple((m.text, Claim.of(m.requires))
+                                   for m in kp.misconceptions if m.requires),
+                statement=vectors[0],
+                statements=vectors[:len(phrasings)], statement_texts=phrasings,
+                examples=vectors[len(phrasings):], example_texts=examples,
+                example_covered=tuple(e.covered for e in kp.examples),
             )
-        return self._anchors[key]
+            self._points[key] = compiled
+        return compiled
 
-    def warm(self, question: Question) -> None:
-        """Embed a question's anchors ahead of its first answer."""
+    def warm(self, question: Rubric) -> None:
+        """Compile a question's key points ahead of its first answer."""
         for kp in question.key_points:
-            self._anchors_for(question, kp)
+            self._point(question, kp)
 
-    def score(
-        self,
-        question: Question,
-        answer: str,
-        previous: Sequence[PointCoverage] | None = None,
-    ) -> ContentResult:
+    def score(self, question: Rubric, answer: str,
+              previous: Sequence[PointCoverage] | None = None) -> ContentResult:
         """Coverage of this answer, accumulated with `previous` turns on the same question."""
-        spans = answer_spans(answer)
-        span_vectors = self._embed_spans(spans) if spans else np.zeros((0, 1), dtype=np.float32)
-        span_stems = [stems(s) for s in spans]
+        said = self._read(answer)
         earlier = {p.id: p for p in previous or ()}
         points: list[PointCoverage] = []
         for kp in question.key_points:
-            found = self._cover(question, kp, spans, span_vectors, span_stems)
+            found = self._cover(question, kp, said)
             before = earlier.get(kp.id)
             if before is not None and before.covered and not found.covered:
                 found = before  # coverage accumulates across follow-ups
             points.append(found)
         return ContentResult(points, weighted_content(points))
 
-    def _embed_spans(self, spans: list[str]) -> np.ndarray:
+    def _read(self, answer: str) -> _Answer:
+        units = answer_spans(answer, pairs_of_sentences=True)
+        within = set(answer_spans(answer))
+        vectors = self._vectors([*units, answer.strip()]) if units else np.zeros((1, 384), np.float32)
+        return _Answer(
+            text=answer, units=units, words=[claim_words(u) for u in units],
+            sizes=[len(u.split()) for u in units],
+            clauses={i for i, u in enumerate(units) if u in within},
+            vectors=vectors[:len(units)], whole=vectors[-1],
+        )
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
         with self._spans_lock:
-            known = {s: self._spans[s] for s in spans if s in self._spans}
-        missing = list(dict.fromkeys(s for s in spans if s not in known))
+            known = {t: v for t in texts if (v := self._spans.get(t)) is not None}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
             with self._embedding:
-                vectors = self.embed(missing)
-            for span, vector in zip(missing, vectors, strict=True):
-                known[span] = vector
+                fresh = self.embed(missing)
+            known.update(zip(missing, fresh, strict=True))
             with self._spans_lock:
-                for span in missing:
-                    self._spans[span] = known[span]
-                while len(self._spans) > SPAN_CACHE_SIZE:
-                    self._spans.popitem(last=False)
-        return np.stack([known[s] for s in spans])
+                for text in missing:
+                    self._spans[text] = known[text]
+        return np.stack([known[t] for t in texts])
 
-    def _cover(self, question: Question, kp: KeyPoint, spans: list[str],
-               span_vectors: np.ndarray, span_stems: list[list[str]]) -> PointCoverage:
-        w = self.weights
-        if not spans:
+    def _cover(self, question: Rubric, kp: KeyPoint, said: _Answer) -> PointCoverage:
+        if not said.units:
             return PointCoverage(kp.id, kp.text, kp.weight, False, None, 0.0)
-        anchors = self._anchors_for(question, kp)
-        meaning = (span_vectors @ anchors.statement.T)[:, 0]
-        if len(anchors.paraphrases):
-            similar = span_vectors @ anchors.paraphrases.T
-            # Embeddings blur antonyms ("overfitting" sits next to "underfitting"): a
-            # paraphrase only vouches for a span that shares a content word with it.
-            for i, words in enumerate(span_stems):
-                present = set(words)
-                for j, needed in enumerate(anchors.paraphrase_words):
-                    if needed and not needed & present:
-                        similar[i, j] = 0.0
-            meaning = np.maximum(meaning, similar.max(axis=1))
-        hits = np.array([
-            min(w.max_term_hits, sum(contains_phrase(words, term) for term in anchors.term_stems))
-            for words in span_stems
-        ], dtype=np.float32)
-        combined = meaning + w.term_bonus * hits
-        wrong: list[str | None] = [None] * len(spans)
-        if len(anchors.misconceptions):
-            mis = span_vectors @ anchors.misconceptions.T
-            closest = mis.argmax(axis=1)
-            for i, score in enumerate(mis.max(axis=1)):
-                if score >= w.misconception_floor and score > meaning[i] + w.misconception_margin:
-                    combined[i] = 0.0
-                    if score >= w.misconception_report:
-                        wrong[i] = kp.misconceptions[int(closest[i])].text
-        best = int(combined.argmax())
-        covered = bool(combined[best] >= w.threshold)
-        flagged = next((m for m in wrong if m is not None), None)
+        point = self._point(question, kp)
+        meaning = said.vectors @ point.statement
+        if point.claim:
+            stating = [i for i, words in enumerate(said.words) if point.claim.stated_in(words)]
+            best = min(stating, key=lambda i: (said.sizes[i], i)) if stating else None
+            covered = best is not None
+        else:
+            covered, _ = self.matcher.covers(self._match_input(question, kp, point, said))
+            best = int(meaning.argmax()) if covered else None
+        shown = best if best is not None else int(meaning.argmax())
         return PointCoverage(
             kp.id, kp.text, kp.weight, covered,
-            spans[best] if covered else None,
-            round(float(combined[best]), 3),
-            None if covered else flagged,
+            said.units[best] if best is not None else None,
+            round(float(meaning[shown]), 3),
+            self._misconception(point, said),
         )
+
+    def match_input(self, question: Rubric, kp: KeyPoint, answer: str) -> MatchInput:
+        """What the learned matcher sees of this point and answer (for calibration)."""
+        return self._match_input(question, kp, self._point(question, kp), self._read(answer))
+
+    @staticmethod
+    def _match_input(question: Rubric, kp: KeyPoint, point: _Point, said: _Answer) -> MatchInput:
+        return MatchInput(
+            statements=point.statement_texts, question=question.prompt, answer=said.text,
+            span_sims=(said.vectors @ point.statements.T).max(axis=1).tolist(),
+            answer_sim=float((point.statements @ said.whole).max()),
+            example_texts=point.example_texts, example_covered=point.example_covered,
+            example_sims=(point.examples @ said.whole).tolist(),
+        )
+
+    @staticmethod
+    def _misconception(point: _Point, said: _Answer) -> str | None:
+        for text, wrong in point.wrong_claims:
+            for i in sorted(said.clauses):
+                words = said.words[i]
+                if wrong.stated_in(words) and not point.claim.stated_in(words):
+                    return text
+        return None

@@ -41,7 +41,7 @@ def write_feedback(question: Question, points: Sequence[PointCoverage],
     """The most important missed point, then the biggest delivery habit. No empty praise."""
     sentences: list[str] = []
     missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
-    wrong = next((p for p in missed if p.misconception), None)
+    wrong = next((p for p in sorted(points, key=lambda p: -p.weight) if p.misconception), None)
     if wrong is not None:
         sentences.append(f"Careful: '{wrong.misconception}' is not right; "
                          f"{_lower_first(wrong.text.rstrip('.'))}.")

@@ -27,16 +27,34 @@ def normalize(text: str) -> str:
     return out
 
 
+_UNDOUBLE = re.compile(r"([b-df-hj-km-rtv-z])\1$")  # fitt -> fit, but not "class" or "fill"
+
+
 def stem(word: str) -> str:
     """Just enough stemming to match 'weights'/'weight', 'underfits'/'underfitting'."""
     for suffix in ("ization", "ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+            base = word[: -len(suffix)]
+            if suffix in ("ing", "ings", "ed"):
+                base = _UNDOUBLE.sub(r"\1", base)
+            return base
     return word
+
+
+_STOP_WORDS = """a an the of to in on at by for with from as into onto about over under than then
+and or but so if because while whereas which that this these those there here it its it's they
+them their we our you your i me my he she his her be is are was were been being am do does did
+doing have has had having can could will would shall should may might must just also very really
+basically like um uh well okay so yeah actually kind sort thing things something some any all each
+what when where who whom why how one ones get gets got""".split()
 
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(normalize(text))
+
+
+#: Words that carry no claim, as stems (compare with stems, not raw words).
+STOPWORDS = frozenset(stem(w) for w in _STOP_WORDS)
 
 
 def stems(text: str) -> list[str]:
@@ -69,12 +87,15 @@ def _clauses(text: str, offset: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in ranges if len(text[a - offset: b - offset].split()) >= 3]
 
 
-def spans(text: str, max_words: int = 45) -> list[str]:
+def spans(text: str, max_words: int = 45, pairs_of_sentences: bool = False) -> list[str]:
     """Sentences, their clauses, and adjacent clause pairs: the candidate units of evidence.
+    With `pairs_of_sentences`, two adjacent sentences too ("Take bias. It is when the model
+    is too simple."), for claims whose subject was named one sentence earlier.
 
     Every span is a verbatim slice of `text`, so it can be quoted back as evidence.
     """
     ranges: list[tuple[int, int]] = []
+    sentences: list[tuple[int, int]] = []
     for match in _SENTENCE.finditer(text):
         raw = match.group(0)
         lead = len(raw) - len(raw.lstrip())
@@ -82,6 +103,7 @@ def spans(text: str, max_words: int = 45) -> list[str]:
         if end <= start:
             continue
         sentence = text[start:end]
+        sentences.append((start, end))
         words = list(re.finditer(r"\S+", sentence))
         if len(words) <= max_words:
             ranges.append((start, end))
@@ -94,6 +116,9 @@ def spans(text: str, max_words: int = 45) -> list[str]:
         if len(clauses) > 1:
             ranges.extend(clauses)
             ranges.extend((a[0], b[1]) for a, b in itertools.pairwise(clauses))
+    if pairs_of_sentences:
+        ranges.extend((a[0], b[1]) for a, b in itertools.pairwise(sentences)
+                      if len(text[a[0]:b[1]].split()) <= max_words)
     seen: set[str] = set()
     unique: list[str] = []
     for a, b in ranges:

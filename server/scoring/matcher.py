@@ -1,0 +1,168 @@
+"""The learned matcher: how likely an answer states a key point that has no claim
+structure in the bank (a question someone added without `requires`, or the public
+short-answer sets the scorer is measured on).
+
+A logistic model over a handful of features, fitted on the SemEval-2013 training
+split only (`python -m bench.asag --calibrate` writes server/scoring/calibration.py):
+
+* meaning: the best cosine between a span of the answer and the key point, and the
+  whole answer's cosine;
+* words: how many of the point's content words the answer uses (the question's own
+  words do not count: repeating the question states nothing), and how much of the
+  answer is about the point's and the question's words at all;
+* negation: the answer and the point disagree on "not";
+* examples, when the key point has them: the closest known right phrasing (the bank's
+  multi-word terms) against the closest known wrong one (its misconceptions).
+
+Pure NumPy; the weights are plain numbers in calibration.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from server.scoring.claims import NEGATORS, claim_words
+from server.scoring.text import STOPWORDS
+
+FEATURES_PLAIN = ("bias", "span_sim", "answer_sim", "recall", "on_topic", "negation", "length")
+FEATURES_EXAMPLES = (*FEATURES_PLAIN, "right_sim", "wrong_sim", "right_words", "wrong_words",
+                     "nearest_vote", "nearest_words_vote")
+#: Graded examples that vote: the nearest few, by meaning and by words.
+NEIGHBOURS = 5
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in claim_words(text) if w not in STOPWORDS and not w.isdigit()}
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    """Dice overlap of two word sets."""
+    return 2.0 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+@dataclass(frozen=True)
+class MatchInput:
+    """What the matcher looks at for one key point and one answer.
+
+    `statements` are the point's text and its other phrasings (the bank's multi-word
+    terms, a benchmark's other reference answers); `span_sims` and `answer_sim` are the
+    best cosine over them. Graded examples, when the point has them, are answers someone
+    marked as covering it or not."""
+
+    statements: Sequence[str]
+    question: str
+    answer: str
+    span_sims: Sequence[float]  # per answer span, its best cosine with any statement
+    answer_sim: float
+    example_texts: Sequence[str] = ()
+    example_covered: Sequence[bool] = ()
+    example_sims: Sequence[float] = ()  # the whole answer's cosine with each example
+
+    @property
+    def graded(self) -> bool:
+        """Examples of both kinds: enough for the model that reads them."""
+        return any(self.example_covered) and not all(self.example_covered)
+
+
+def features(item: MatchInput) -> np.ndarray:
+    asked = content_words(item.question)
+    said = content_words(item.answer)
+    recall = 0.0
+    for statement in item.statements:
+        point = content_words(statement)
+        own = point - asked or point  # a point made only of the question's words keeps them
+        if own:
+            recall = max(recall, len(own & said) / len(own))
+    point_words = set().union(*(content_words(s) for s in item.statements)) if item.statements else set()
+    on_topic = len(said & (point_words | asked)) / len(said) if said else 0.0
+    negated_point = any(w in NEGATORS for w in claim_words(item.statements[0])) if item.statements else False
+    negated_answer = any(w in NEGATORS for w in claim_words(item.answer))
+    row = [1.0, max(item.span_sims, default=0.0), item.answer_sim, recall, on_topic,
+           float(negated_point != negated_answer), math.log1p(len(said))]
+    sims = np.asarray(item.example_sims, dtype=np.float64)
+    right = np.asarray(item.example_covered, dtype=bool)
+    words = np.asarray([_overlap(said, content_words(t)) for t in item.example_texts], dtype=np.float64)
+    row += [_best(sims[right]), _best(sims[~right]), _best(words[right]), _best(words[~right]),
+            _vote(sims, right), _vote(words, right)]
+    return np.asarray(row, dtype=np.float64)
+
+
+def _best(values: np.ndarray) -> float:
+    return float(values.max()) if values.size else 0.0
+
+
+def _vote(closeness: np.ndarray, right: np.ndarray) -> float:
+    """Share of the nearest graded examples that covered the point (0.5 with none)."""
+    if not closeness.size:
+        return 0.5
+    nearest = np.argsort(-closeness, kind="stable")[:NEIGHBOURS]
+    return float(right[nearest].mean())
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    names: tuple[str, ...]  # the features it reads, a prefix of `features()`
+    weights: tuple[float, ...]
+    #: Covered when the probability reaches this (chosen on the training split).
+    threshold: float = 0.5
+    #: Products of every two features as well: a vote of the nearest examples means more
+    #: when they are also close (5-fold cross-validation on the training split chose it).
+    pairs: bool = False
+
+    def probability(self, x: np.ndarray) -> float:
+        """`x` from `features()`; a model without the example features reads the first ones."""
+        z = float(np.dot(np.asarray(self.weights), expand(x[None, :len(self.names)], self.pairs)[0]))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def expand(x: np.ndarray, pairs: bool) -> np.ndarray:
+    """Rows of features, with the product of every two (the bias column excepted) appended."""
+    if not pairs:
+        return x
+    base = x[:, 1:]
+    products = [base[:, i] * base[:, j]
+                for i, j in itertools.combinations_with_replacement(range(base.shape[1]), 2)]
+    return np.column_stack([x, *products])
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
+    """Newton's method on the L2-regularised log loss (the bias is not penalised)."""
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2 * len(y))
+    penalty[0] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+class LearnedMatcher:
+    def __init__(self, plain: LogisticModel, examples: LogisticModel) -> None:
+        self.plain = plain
+        self.examples = examples
+
+    @classmethod
+    def calibrated(cls) -> LearnedMatcher:
+        from server.scoring import calibration
+
+        return cls(calibration.PLAIN, calibration.EXAMPLES)
+
+    def model_for(self, item: MatchInput) -> LogisticModel:
+        return self.examples if item.graded else self.plain
+
+    def probability(self, item: MatchInput) -> float:
+        return self.model_for(item).probability(features(item))
+
+    def covers(self, item: MatchInput) -> tuple[bool, float]:
+        p = self.probability(item)
+        return p >= self.model_for(item).threshold, p
