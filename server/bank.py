@@ -122,6 +122,14 @@ class Question(_Strict):
     answer: str = Field(min_length=20)
     tags: tuple[str, ...] = ()
     vocabulary: tuple[str, ...] = ()
+    #: Subjects the question sets against each other ("L one" against "L two"): a key
+    #: point whose first concept names one of them is not stated by what is said of another.
+    contrasts: tuple[Concept, ...] = ()
+
+    @field_validator("contrasts")
+    @classmethod
+    def _lowercase_contrasts(cls, groups: tuple[Concept, ...]) -> tuple[Concept, ...]:
+        return _lower_concepts(groups)
 
     @model_validator(mode="after")
     def _references(self) -> Question:

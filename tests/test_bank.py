@@ -650,17 +650,29 @@ def test_every_key_point_states_its_claim_as_concepts(bank) -> None:
 def test_every_model_answer_states_every_key_point_and_no_misconception(bank) -> None:
     """The bank's own model answer is the first answer a claim must match; and a correct
     answer must never read as a misconception."""
-    from server.scoring.claims import Claim, claim_words
-    from server.scoring.text import spans
+    from server.scoring.claims import claim_for, read_answer, stated_misconception
 
     problems = []
     for q in bank.questions:
-        units = [claim_words(s) for s in spans(q.answer, pairs_of_sentences=True)]
-        clauses = [claim_words(s) for s in spans(q.answer)]
+        reading = read_answer(q.answer)
         for kp in q.key_points:
-            if not any(Claim.of(kp.requires).stated_in(u) for u in units):
+            claim = claim_for(q, kp)
+            if reading.shortest(claim) is None:
                 problems.append(f"{q.id}/{kp.id}: the model answer does not state it")
-            for m in kp.misconceptions:
-                if any(Claim.of(m.requires).stated_in(c) for c in clauses):
-                    problems.append(f"{q.id}/{kp.id}: the model answer reads as {m.text!r}")
+            if wrong := stated_misconception(claim, kp, reading.sentences, reading.clauses):
+                problems.append(f"{q.id}/{kp.id}: the model answer reads as {wrong!r}")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_contrasted_subjects_name_key_points(bank) -> None:
+    """Each group of a question's `contrasts` is the subject of at least one key point."""
+    from server.scoring.claims import Phrasing
+
+    problems = []
+    for q in bank.questions:
+        subjects = [{Phrasing.of(p).words for p in kp.requires[0]} for kp in q.key_points if kp.requires]
+        for group in q.contrasts:
+            words = {Phrasing.of(p).words for p in group}
+            if not any(words & s for s in subjects):
+                problems.append(f"{q.id}: contrast {group[:3]} is no key point's subject")
+    assert not problems, "\n".join(problems)

@@ -24,11 +24,13 @@ which key points and misconceptions an answer states.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from server.bank import Concept
+from server.bank import Concept, KeyPoint
 from server.scoring.text import normalize, stem
 
 MAX_GAP = 2
@@ -36,10 +38,13 @@ NEGATION_REACH = 3
 #: The concepts of one claim lie within this many words of each other. Co-occurring in a
 #: long sentence is not stating: "L one squares the weights, ..., and L two uses the
 #: absolute value" names L one and "absolute value" 17 words apart.
-MAX_SPREAD = 16
+MAX_SPREAD = 24
 NEGATORS = frozenset({"not", "no", "never", "without", "neither", "nor", "hardly", "none",
                       "nothing", "nobody", "barely", "rather", "instead"})
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+#: A word, or the end of a sentence: a phrasing never runs across one, a negation never
+#: reaches over one, and a subject never takes a predicate from the sentence before it.
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.!?;](?=\s|$)")
+END = "."
 _CONTRACTIONS = {"can't": ("can", "not"), "cannot": ("can", "not"), "won't": ("will", "not"),
                  "shan't": ("shall", "not"), "ain't": ("is", "not")}
 
@@ -48,7 +53,9 @@ def claim_words(text: str) -> list[str]:
     """Stemmed words with negations split off: the unit concepts are matched on."""
     out: list[str] = []
     for token in _WORD.findall(normalize(text)):
-        if token in _CONTRACTIONS:
+        if token in ".!?;":
+            out.append(END)
+        elif token in _CONTRACTIONS:
             out.extend(_CONTRACTIONS[token])
         elif token.endswith("n't"):
             out.extend((stem(token[:-3]), "not"))
@@ -70,47 +77,94 @@ class Phrasing:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim as concepts, each a tuple of phrasings."""
+    """A claim as concepts, each a tuple of phrasings. The first concept is the claim's
+    subject ("L one", "bagging"); `rivals` are the subjects of the question's other key
+    points ("L two", "boosting"), so that "L one squares the weights and L two makes
+    them exactly zero" states nothing about L one making weights zero."""
 
     concepts: tuple[tuple[Phrasing, ...], ...]
+    rivals: tuple[Phrasing, ...] = ()
 
     @classmethod
-    def of(cls, requires: Sequence[Concept]) -> Claim:
-        return cls(tuple(tuple(Phrasing.of(p) for p in group if p.strip()) for group in requires))
+    def of(cls, requires: Sequence[Concept], rivals: Sequence[str] = ()) -> Claim:
+        concepts = tuple(tuple(Phrasing.of(p) for p in group if p.strip()) for group in requires)
+        own = [ph.words for group in concepts for ph in group]
+        kept = tuple(dict.fromkeys(
+            ph for ph in (Phrasing.of(r) for r in rivals)
+            if ph.words and not any(_contains(words, ph.words) for words in own)))
+        return cls(concepts, kept)
 
     def __bool__(self) -> bool:
         return bool(self.concepts)
 
-    def stated_in(self, words: Sequence[str], max_spread: int = MAX_SPREAD) -> bool:
-        """Every concept found, not negated, all within `max_spread` words."""
+    def stated_in(self, words: Sequence[str], max_spread: int | None = None) -> bool:
+        """Every concept found, not negated, within `max_spread` words, and nothing the
+        subject is said of belongs, by the nearest subject before it, to a rival."""
         if not self.concepts:
             return False
+        max_spread = MAX_SPREAD if max_spread is None else max_spread
         found = [[hit for phrasing in group for hit in occurrences(words, phrasing)]
                  for group in self.concepts]
         if not all(found):
             return False
-        return _tightest(found) <= max_spread
+        rivals = [hit for phrasing in self.rivals for hit in occurrences(words, phrasing, negation=False)
+                  if not _after_contrast(words, hit[0]) and not any(_overlap(hit, s) for s in found[0])]
+        for combination in itertools.islice(itertools.product(*found), MAX_COMBINATIONS):
+            low = min(hit[0] for hit in combination)
+            high = max(hit[1] for hit in combination)
+            if high - low + 1 <= max_spread and _bound(words, combination, found[0], rivals):
+                return True
+        return False
 
     def found(self, words: Sequence[str]) -> list[bool]:
         """Which concepts the words state (for the checker)."""
         return [any(find(words, phrasing) for phrasing in group) for group in self.concepts]
 
 
-def _tightest(found: list[list[tuple[int, int]]]) -> int:
-    """Width in words of the narrowest window holding one finding of every concept."""
-    best = 1 << 30
-    for anchor in (hit for hits in found for hit in hits):
-        # Each concept's finding nearest to this anchor; the anchor's own concept takes it.
-        low, high = anchor
-        for hits in found:
-            nearest = min(hits, key=lambda h: max(h[1], anchor[1]) - min(h[0], anchor[0]))
-            low, high = min(low, nearest[0]), max(high, nearest[1])
-        best = min(best, high - low + 1)
-    return best
+#: Enough for three concepts of a few findings each; a longer answer is cut into spans.
+MAX_COMBINATIONS = 512
+#: A rival named after one of these is a comparison, not a new subject ("unlike L two").
+CONTRASTS = frozenset({"unlike", "than", "versus", "vs", "compar", "opposed"})
 
 
-def occurrences(words: Sequence[str], phrasing: Phrasing) -> list[tuple[int, int]]:
-    """(first, last) word index of each finding of `phrasing` that is not negated."""
+def _bound(words: Sequence[str], combination: tuple[tuple[int, int], ...],
+           subjects: list[tuple[int, int]], rivals: list[tuple[int, int]]) -> bool:
+    """Each predicate finding's nearest subject mention before it is this claim's subject;
+    a predicate before its subject is one only within the same sentence ("to cut bias,
+    use boosting"), not in the sentence before ("It reduces bias. Boosting is ...").
+    Only for subjects a question contrasts: elsewhere the first concept need be no subject."""
+    if not rivals:
+        return True
+    subject = combination[0]
+    mentions = [(s, True) for s in subjects] + [(r, False) for r in rivals]
+    for predicate in combination[1:]:
+        if _overlap(predicate, subject):
+            continue
+        before = [(m, own) for m, own in mentions if m[1] < predicate[0] and not _overlap(m, predicate)]
+        if before:
+            if not max(before, key=lambda item: item[0][1])[1]:
+                return False
+        elif END in words[predicate[1]: subject[0]]:
+            return False
+    return True
+
+
+def _after_contrast(words: Sequence[str], start: int) -> bool:
+    return any(w in CONTRASTS for w in words[max(0, start - 2): start])
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    n = len(needle)
+    return any(tuple(haystack[i:i + n]) == tuple(needle) for i in range(len(haystack) - n + 1))
+
+
+def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True) -> list[tuple[int, int]]:
+    """(first, last) word index of each finding of `phrasing` (not negated, unless
+    `negation` is off: a rival subject is a rival even in "not L two")."""
     needle = phrasing.words
     hits: list[tuple[int, int]] = []
     if not needle:
@@ -119,7 +173,8 @@ def occurrences(words: Sequence[str], phrasing: Phrasing) -> list[tuple[int, int
         if word != needle[0]:
             continue
         end = _match_from(words, needle, start)
-        if end is not None and (phrasing.negative or not _negated(words, start, end, needle)):
+        if end is not None and (not negation or phrasing.negative
+                                or not _negated(words, start, end, needle)):
             hits.append((start, end))
     return hits
 
@@ -134,23 +189,102 @@ def _match_from(words: Sequence[str], needle: Sequence[str], start: int) -> int 
     for part in needle[1:]:
         window = words[position + 1: position + 2 + MAX_GAP]
         try:
-            position = position + 1 + window.index(part)
+            step = window.index(part)
         except ValueError:
             return None
+        if END in window[:step]:
+            return None
+        position += 1 + step
     return position
 
 
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
-    before = words[max(0, start - NEGATION_REACH): start]
+    before = list(words[max(0, start - NEGATION_REACH): start])
+    if END in before:
+        before = before[len(before) - before[::-1].index(END):]
     inside = [w for w in words[start: end + 1] if w not in needle]
     return any(w in NEGATORS for w in (*before, *inside))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An answer cut for claims: spans (sentence pairs too) and their words; the clauses
+    and sentences within one sentence, where misconceptions are read; each clause's
+    sentence, where a distancing phrase is looked for."""
+
+    units: list[str]
+    words: list[list[str]]
+    clauses: list[tuple[int, list[str]]]  # (sentence index, words) of one-sentence spans
+    sentences: list[list[str]]
+
+    def stating(self, claim: Claim) -> list[int]:
+        """Indices of the units that state `claim`."""
+        return [i for i, words in enumerate(self.words) if claim.stated_in(words)]
+
+    def shortest(self, claim: Claim) -> int | None:
+        """The shortest unit that states `claim` (the evidence), first on a tie."""
+        found = self.stating(claim)
+        return min(found, key=lambda i: (len(self.units[i].split()), i)) if found else None
+
+
+def read_answer(text: str) -> Reading:
+    from server.scoring.text import sentences, spans
+
+    units = spans(text, pairs_of_sentences=True)
+    whole = sentences(text)
+    clauses = []
+    for span in spans(text):
+        sentence = next((n for n, s in enumerate(whole) if span in s), 0)
+        clauses.append((sentence, claim_words(span)))
+    return Reading(units, [claim_words(u) for u in units], clauses, [claim_words(s) for s in whole])
+
+
+class _Question(Protocol):
+    @property
+    def key_points(self) -> Sequence[KeyPoint]: ...
+    @property
+    def contrasts(self) -> Sequence[Concept]: ...
+
+
+def claim_for(question: _Question, kp: KeyPoint) -> Claim:
+    """A key point's claim as the scorer reads it: its concepts, and as rivals the other
+    subjects of the question's `contrasts` when its first concept names one of them."""
+    if not kp.requires:
+        return Claim(())
+    subject = {Phrasing.of(p).words for p in kp.requires[0]}
+    contrasts = [{Phrasing.of(p).words: p for p in group} for group in getattr(question, "contrasts", ())]
+    own = [g for g in contrasts if subject & set(g)]
+    rivals = [p for g in contrasts if own and g not in own for p in g.values()]
+    return Claim.of(kp.requires, rivals)
+
+
+#: A wrong claim said to be wrong, or someone else's, is no misconception of the candidate's.
+DISTANCING = tuple(Phrasing.of(p) for p in (
+    "misconception", "myth", "people think", "people say", "people believe", "some people",
+    "people often", "it is wrong", "is not true", "it is a mistake", "common mistake",
+    "contrary to", "the opposite"))
+
+
+def stated_misconception(point: Claim, kp: KeyPoint, sentences: Sequence[Sequence[str]],
+                         clauses: Sequence[tuple[int, Sequence[str]]]) -> str | None:
+    """The first misconception of `kp` that a clause states as the candidate's own claim.
+
+    `clauses` are (sentence index, words) of the answer's clauses and sentences; a clause
+    that also states the point itself, or whose sentence distances itself from the claim
+    ("a common myth is that ..."), reports nothing."""
+    for misconception in kp.misconceptions:
+        wrong = Claim.of(misconception.requires)
+        for sentence, words in clauses:
+            if (wrong.stated_in(words) and not point.stated_in(words)
+                    and not any(find(sentences[sentence], d) for d in DISTANCING)):
+                return misconception.text
+    return None
 
 
 def _main() -> None:
     import argparse
 
     from server.bank import load_bank
-    from server.scoring.text import spans
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("question_id")
@@ -159,18 +293,24 @@ def _main() -> None:
     question = load_bank().get(args.question_id)
     if question is None:
         raise SystemExit(f"no question {args.question_id!r}")
-    units = [(s, claim_words(s)) for s in spans(args.answer, pairs_of_sentences=True)]
+    reading = read_answer(args.answer)
     for kp in question.key_points:
-        claim = Claim.of(kp.requires)
-        best = max(units, key=lambda u: sum(claim.found(u[1])), default=("", []))
-        marks = claim.found(best[1]) if claim else []
-        state = "STATED " if claim.stated_in(best[1]) else "missing"
-        print(f"{state} {kp.id}: {marks} in {best[0]!r}" if claim else f"(no requires) {kp.id}")
-        for m in kp.misconceptions:
-            wrong = Claim.of(m.requires)
-            hit = next((s for s, w in units if wrong.stated_in(w)), None)
-            if hit is not None:
-                print(f"   MISCONCEPTION {m.text!r} in {hit!r}")
+        claim = claim_for(question, kp)
+        if not claim:
+            print(f"(no requires: the learned matcher decides) {kp.id}")
+            continue
+        best = reading.shortest(claim)
+        if best is not None:
+            print(f"STATED  {kp.id}: {reading.units[best]!r}")
+        else:
+            closest = max(range(len(reading.units)), key=lambda i: sum(claim.found(reading.words[i])),
+                          default=None)
+            marks = claim.found(reading.words[closest]) if closest is not None else []
+            where = reading.units[closest] if closest is not None else ""
+            print(f"missing {kp.id}: concepts found {marks} in {where!r}")
+        wrong = stated_misconception(claim, kp, reading.sentences, reading.clauses)
+        if wrong:
+            print(f"   MISCONCEPTION {wrong!r}")
 
 
 if __name__ == "__main__":

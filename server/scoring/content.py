@@ -32,9 +32,8 @@ import numpy as np
 from cachetools import LRUCache
 
 from server.bank import KeyPoint
-from server.scoring.claims import Claim, claim_words
+from server.scoring.claims import Claim, Reading, claim_for, read_answer, stated_misconception
 from server.scoring.matcher import LearnedMatcher, MatchInput
-from server.scoring.text import spans as answer_spans
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 SPAN_CACHE_SIZE = 4096  # 384 floats each: about 6 MB at most, shared by all sessions
@@ -83,7 +82,6 @@ class _Point:
     """A key point compiled once: its claims and the vectors of its texts."""
 
     claim: Claim
-    wrong_claims: tuple[tuple[str, Claim], ...]
     statement: np.ndarray  # (d,) the point's text
     statements: np.ndarray  # (1 + n, d): the text and its other phrasings (multi-word terms)
     statement_texts: tuple[str, ...]
@@ -95,12 +93,13 @@ class _Point:
 @dataclass
 class _Answer:
     text: str
-    units: list[str]  # spans, sentence pairs included
-    words: list[list[str]]
-    sizes: list[int]
-    clauses: set[int]  # indices of units within one sentence (misconceptions are read there)
+    reading: Reading  # spans, their words, clauses and sentences
     vectors: np.ndarray  # (len(units), d)
     whole: np.ndarray  # (d,)
+
+    @property
+    def units(self) -> list[str]:
+        return self.reading.units
 
 
 class ContentScorer:
@@ -124,9 +123,7 @@ class ContentScorer:
             examples = tuple(e.text for e in kp.examples)
             vectors = self._vectors([*phrasings, *examples])
             compiled = _Point(
-                claim=Claim.of(kp.requires),
-                wrong_claims=tuple((m.text, Claim.of(m.requires))
-                                   for m in kp.misconceptions if m.requires),
+                claim=claim_for(question, kp),
                 statement=vectors[0],
                 statements=vectors[:len(phrasings)], statement_texts=phrasings,
                 examples=vectors[len(phrasings):], example_texts=examples,
@@ -155,15 +152,10 @@ class ContentScorer:
         return ContentResult(points, weighted_content(points))
 
     def _read(self, answer: str) -> _Answer:
-        units = answer_spans(answer, pairs_of_sentences=True)
-        within = set(answer_spans(answer))
+        reading = read_answer(answer)
+        units = reading.units
         vectors = self._vectors([*units, answer.strip()]) if units else np.zeros((1, 384), np.float32)
-        return _Answer(
-            text=answer, units=units, words=[claim_words(u) for u in units],
-            sizes=[len(u.split()) for u in units],
-            clauses={i for i, u in enumerate(units) if u in within},
-            vectors=vectors[:len(units)], whole=vectors[-1],
-        )
+        return _Answer(text=answer, reading=reading, vectors=vectors[:len(units)], whole=vectors[-1])
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         with self._spans_lock:
@@ -184,8 +176,7 @@ class ContentScorer:
         point = self._point(question, kp)
         meaning = said.vectors @ point.statement
         if point.claim:
-            stating = [i for i, words in enumerate(said.words) if point.claim.stated_in(words)]
-            best = min(stating, key=lambda i: (said.sizes[i], i)) if stating else None
+            best = said.reading.shortest(point.claim)
             covered = best is not None
         else:
             covered, _ = self.matcher.covers(self._match_input(question, kp, point, said))
@@ -195,7 +186,7 @@ class ContentScorer:
             kp.id, kp.text, kp.weight, covered,
             said.units[best] if best is not None else None,
             round(float(meaning[shown]), 3),
-            self._misconception(point, said),
+            stated_misconception(point.claim, kp, said.reading.sentences, said.reading.clauses),
         )
 
     def match_input(self, question: Rubric, kp: KeyPoint, answer: str) -> MatchInput:
@@ -211,12 +202,3 @@ class ContentScorer:
             example_texts=point.example_texts, example_covered=point.example_covered,
             example_sims=(point.examples @ said.whole).tolist(),
         )
-
-    @staticmethod
-    def _misconception(point: _Point, said: _Answer) -> str | None:
-        for text, wrong in point.wrong_claims:
-            for i in sorted(said.clauses):
-                words = said.words[i]
-                if wrong.stated_in(words) and not point.claim.stated_in(words):
-                    return text
-        return None

@@ -37,7 +37,7 @@ NEIGHBOURS = 5
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in claim_words(text) if w not in STOPWORDS and not w.isdigit()}
+    return {w for w in claim_words(text) if w not in STOPWORDS and w[0].isalpha()}
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

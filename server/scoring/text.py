@@ -28,17 +28,30 @@ def normalize(text: str) -> str:
 
 
 _UNDOUBLE = re.compile(r"([b-df-hj-km-rtv-z])\1$")  # fitt -> fit, but not "class" or "fill"
+#: (suffix, replacement), the first that fits wins; the stem keeps at least three letters.
+_SUFFIXES = (("izations", "iz"), ("ization", "iz"), ("isations", "is"), ("isation", "is"),
+             ("ations", ""), ("ation", ""), ("ings", ""), ("ing", ""), ("ies", "y"), ("ied", "y"),
+             ("sses", "ss"), ("ses", "s"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"),
+             ("zes", "z"), ("ed", ""), ("ly", ""))
+_KEEP_S = ("ss", "us", "is", "as")  # bias, loss, focus, analysis: a final s that is no plural
 
 
 def stem(word: str) -> str:
-    """Just enough stemming to match 'weights'/'weight', 'underfits'/'underfitting'."""
-    for suffix in ("ization", "ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            base = word[: -len(suffix)]
+    """Just enough stemming to join a word's forms: 'weights'/'weight',
+    'underfits'/'underfitting', 'regularize'/'regularization', 'features'/'feature'."""
+    base = word
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) + len(replacement) >= 3:
+            base = word[: -len(suffix)] + replacement
             if suffix in ("ing", "ings", "ed"):
                 base = _UNDOUBLE.sub(r"\1", base)
-            return base
-    return word
+            break
+    else:
+        if word.endswith("s") and not word.endswith(_KEEP_S) and len(word) > 3:
+            base = word[:-1]
+    if base.endswith("e") and len(base) > 3 and not base.endswith("ee"):
+        base = base[:-1]  # compute/computed, feature/features, regularize/regularized
+    return base
 
 
 _STOP_WORDS = """a an the of to in on at by for with from as into onto about over under than then
@@ -73,6 +86,11 @@ def contains_phrase(haystack: list[str], needle: list[str]) -> bool:
 
 _SENTENCE = re.compile(r"[^.!?;]+(?:[.!?;]+|$)")
 _CLAUSE_BREAK = re.compile(r",\s+|\s+(?=(?:and|but|so|because|which|whereas|while)\s)")
+
+
+def sentences(text: str) -> list[str]:
+    """The answer's sentences, verbatim, as `spans` cuts them."""
+    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
 
 
 def _clauses(text: str, offset: int) -> list[tuple[int, int]]:
