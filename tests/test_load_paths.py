@@ -258,6 +258,33 @@ async def test_the_bank_is_spoken_into_the_cache_only_while_nobody_is_in_a_sessi
     assert await prewarm(cache, sentences[:2], 1.0, busy=lambda: False) == 0  # said once
 
 
+def test_the_warm_up_runs_on_one_thread_at_the_lowest_priority(engines, tmp_path,
+                                                               monkeypatch) -> None:
+    import os
+    import sys
+
+    from server import prewarm as warmup
+
+    if not sys.platform.startswith("linux"):
+        return  # per-thread nice values are Linux's
+    seen: dict[str, int] = {}
+    say = warmup._say
+
+    def spy(cache, voice, sentence, length_scale):
+        seen[threading.current_thread().name] = os.getpriority(
+            os.PRIO_PROCESS, threading.get_native_id())
+        return say(cache, voice, sentence, length_scale)
+
+    cache = SpokenCache(engines.tts.unkept, tmp_path / "speech", 10 * 2**20, identity="joe")
+    monkeypatch.setattr(warmup, "_say", spy)
+    said = asyncio.run(warmup.prewarm(cache, ["One sentence.", "Two sentences."], 1.0,
+                                      busy=lambda: False))
+    assert said == 2
+    assert len(seen) == 1 and next(iter(seen.values())) == warmup.NICE  # one thread, nice 19
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != warmup.NICE
+    assert cache.cached("Two sentences.") is not None
+
+
 # ---------------------------------------------------------------------------- silence gate
 
 
