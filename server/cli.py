@@ -13,6 +13,7 @@ import time
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from server import __version__, memory
 from server.bank import CATEGORIES, BankError, load_bank
@@ -45,9 +46,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
     key = f"?key={settings.access_key}" if settings.access_key else ""
-    if args.open:
-        open_when_listening(f"http://{shown}:{settings.port}/{key}", settings.host, settings.port)
     memory.tune_native_memory()  # before the model threads start
+    if args.open:  # the browser is local: its link carries the key itself
+        page = f"http://{shown}:{settings.port}/"
+        open_when_listening(page + (f"?key={quote(settings.access_key, safe='')}"
+                                    if settings.access_key else ""), settings.host, settings.port)
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
                 ws_max_size=2 * 1024 * 1024)

@@ -181,7 +181,7 @@ def test_the_dockerfile_steps_install_a_viva_that_serves_off_loopback_with_a_key
         ready_s = time.monotonic() - started - installed_s
         health = json.loads(body)
         assert health["status"] == "ok" and health["questions"] > 0
-        assert health["models"]["embedder"] == "all-MiniLM-L6-v2"
+        assert health["models"]["embedder"] == "all-MiniLM-L6-v2-int8"
         status, page = get(f"{base}/?key={key}")
         assert status == 200 and b"<html" in page.lower()
         status, script = get(f"{base}/static/app.js?key={key}")

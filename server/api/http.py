@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from server.bank import CATEGORIES
 from server.resources import shipped_dir
 
-CLIENT_DIR = shipped_dir("client")
+CLIENT_DIR: Path = shipped_dir("client")
 router = APIRouter()
 
 

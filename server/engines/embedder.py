@@ -95,7 +95,9 @@ class MiniLMEmbedder:
         files = files or bundled_minilm()
         if files is None:
             raise FileNotFoundError(missing_message())
-        self.name = "all-MiniLM-L6-v2"
+        # Not the float model's name: its vectors differ in the fourth decimal, and
+        # caches of embeddings (bench/) are kept per name.
+        self.name = "all-MiniLM-L6-v2-int8"
         options = onnxruntime.SessionOptions()
         # One thread, for the same reason as BLAS above: the other core belongs to
         # Whisper and Piper. No arena: activations go back after each run.
