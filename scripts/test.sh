@@ -16,7 +16,13 @@ pip_install() { .venv/bin/python -m pip install -qq --disable-pip-version-check 
 with_ticker() {
   local start rc=0 ticker
   start=$(date +%s)
-  ( while sleep 60; do say "  ... still at it, $(( ($(date +%s) - start) / 60 )) min"; done ) &
+  (
+    trap 'kill "$!" 2>/dev/null; exit 0' TERM  # take the pending sleep along
+    while :; do
+      sleep 60 & wait "$!"
+      say "  ... still at it, $(( ($(date +%s) - start) / 60 )) min"
+    done
+  ) &
   ticker=$!
   "$@" || rc=$?
   kill "$ticker" 2>/dev/null || true
