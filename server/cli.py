@@ -47,8 +47,9 @@ def _serve(args: argparse.Namespace) -> int:
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
     key = f"?key={settings.access_key}" if settings.access_key else ""
     memory.tune_native_memory()  # before the model threads start
-    if args.open:  # the browser is local: its link carries the key itself
-        page = f"http://{shown}:{settings.port}/"
+    if args.open:  # the browser is on this machine: loopback, and the real key
+        local = "localhost" if settings.host in ("0.0.0.0", "::", "127.0.0.1", "::1") else shown
+        page = f"http://{local}:{settings.port}/"
         open_when_listening(page + (f"?key={quote(settings.access_key, safe='')}"
                                     if settings.access_key else ""), settings.host, settings.port)
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)

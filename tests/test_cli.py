@@ -243,8 +243,13 @@ def test_version(capsys) -> None:
     assert out.startswith("viva ") and cli.version() in out
 
 
-def test_serve_open_opens_the_page_once_the_server_listens(capsys, monkeypatch,
-                                                           tmp_path: Path) -> None:
+@pytest.mark.parametrize(("flags", "query"), [
+    ((), ""),
+    (("--host", "0.0.0.0", "--access-key", "k y"), "?key=k%20y"),  # the real key, quoted
+])
+def test_serve_open_opens_the_page_once_the_server_listens(capsys, monkeypatch, tmp_path: Path,
+                                                           flags: tuple[str, ...],
+                                                           query: str) -> None:
     import socket
     import threading
     import webbrowser
@@ -270,11 +275,10 @@ def test_serve_open_opens_the_page_once_the_server_listens(capsys, monkeypatch,
         self.started = True  # uvicorn.run checks it
 
     monkeypatch.setattr(uvicorn.Server, "run", listen)
-    code, out, _ = run(capsys, "serve", "--open", "--port", str(port),
-                       "--data-dir", str(tmp_path / "data"))
+    code, _, _ = run(capsys, "serve", "--open", "--port", str(port), *flags,
+                     "--data-dir", str(tmp_path / "data"))
     assert code == 0
-    assert opened == [f"http://localhost:{port}/"]
-    assert f"http://localhost:{port}/" in out
+    assert opened == [f"http://localhost:{port}/{query}"]
 
 
 def free() -> int:
@@ -318,3 +322,28 @@ def test_doctor_names_what_is_missing_with_the_fix(capsys, monkeypatch, tmp_path
     assert "VIVA_DATABASE_URL" in fix_after("database")
     assert "secret" not in out, "the database password is not printed"
     assert out.rstrip().endswith("4 things missing")
+
+
+def test_doctor_reads_an_existing_databases_schema_without_changing_it(capsys,
+                                                                      tmp_path: Path) -> None:
+    import asyncio
+
+    from server.config import Settings
+    from server.store import open_store
+    from server.store.db import head_revision
+
+    async def create() -> None:
+        store = open_store(Settings(data_dir=tmp_path))
+        await store.init()
+        await store.close()
+
+    asyncio.run(create())
+    database = tmp_path / "viva.sqlite3"
+    before = database.stat().st_mtime_ns
+
+    code, out, _ = run(capsys, "doctor", "--data-dir", str(tmp_path), "--port", str(free()))
+
+    assert code == 0, out
+    assert f"(schema {head_revision()})" in out
+    assert "(exists," in out
+    assert database.stat().st_mtime_ns == before
