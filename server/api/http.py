@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from server.bank import CATEGORIES
+from server.resources import shipped_dir
 
-CLIENT_DIR = Path(__file__).resolve().parent.parent.parent / "client"
+CLIENT_DIR: Path = shipped_dir("client")
 router = APIRouter()
 
 

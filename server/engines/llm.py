@@ -15,14 +15,15 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 from string import Template
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from server.resources import shipped_dir
+
 log = logging.getLogger("viva.llm")
-PROMPTS_DIR = Path(__file__).resolve().parent.parent.parent / "prompts"
+PROMPTS_DIR = shipped_dir("prompts")
 JsonMode = Literal["object", "schema", "prompt"]
 
 

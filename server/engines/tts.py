@@ -57,7 +57,8 @@ def resolve_piper_voice(spec: str) -> Path:
 
 
 class PiperTTS:
-    def __init__(self, voice: str = BUNDLED_VOICE) -> None:
+    def __init__(self, voice: str = BUNDLED_VOICE, threads: int = 0) -> None:
+        """`threads`: onnxruntime's threads for one sentence (0: one per core)."""
         import onnxruntime
         from piper import PiperVoice
         from piper.config import PiperConfig
@@ -70,6 +71,9 @@ class PiperTTS:
         # after each sentence, at no measurable cost in speed.
         options = onnxruntime.SessionOptions()
         options.enable_cpu_mem_arena = False
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         config = json.loads(Path(f"{self.voice_path}.json").read_text(encoding="utf-8"))
         self._voice = PiperVoice(
             config=PiperConfig.from_dict(config),
@@ -202,13 +206,20 @@ class SpokenCache:
             return None
         return pcm or None
 
-    def say_once(self, text: str, length_scale: float = 1.0) -> bool:
+    def say_once(self, text: str, length_scale: float = 1.0,
+                 voice: TextToSpeech | None = None) -> bool:
         """Blocking: synthesize `text` into the cache unless it is there already.
-        True when it was synthesized now."""
-        if self._path(text, length_scale, True).is_file():
+        True when it was synthesized now. `voice`: another session of the same voice
+        file to synthesize with (the warm-up's own, on one low-priority thread)."""
+        path = self._path(text, length_scale, True)
+        if path.is_file():
             return False
-        for _ in self.synthesize(text, length_scale):
-            pass
+        if voice is None:
+            for _ in self.synthesize(text, length_scale):
+                pass
+            return True
+        self.misses += 1
+        self._keep(path, b"".join(c.pcm for c in voice.synthesize(text, length_scale)))
         return True
 
     def synthesize(self, text: str, length_scale: float = 1.0,
