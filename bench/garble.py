@@ -22,9 +22,9 @@ import yaml
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from server.audio.pcm import StreamingResampler, pcm16_to_float  # noqa: E402
-from server.engines.stt import TranscribeOptions, WhisperSTT  # noqa: E402
-from server.engines.tts import PiperTTS  # noqa: E402
+from server.audio.pcm import StreamingResampler, pcm16_to_float
+from server.engines.stt import TranscribeOptions, WhisperSTT
+from server.engines.tts import PiperTTS
 
 
 class Garbler:

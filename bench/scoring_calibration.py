@@ -1,8 +1,8 @@
 """Content scoring on the labeled set: pair-ranking accuracy and score bands.
 
-`python -m bench.scoring_calibration [--sweep]` prints how often strong > partial >
-weak holds (the test demands >= 90 % of pairs) and the mean content score per
-label; `--sweep` tries thresholds and term bonuses to pick the defaults.
+`python -m bench.scoring_calibration` prints how often strong > partial > weak holds
+(the test demands >= 90 % of pairs) and the mean content score per label. The
+key-point judgements themselves are measured by `bench.coverage`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import yaml
 
 from server.bank import load_bank
 from server.engines.embedder import MiniLMEmbedder
-from server.scoring.content import ContentScorer, ContentWeights
+from server.scoring.content import ContentScorer
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "labeled_answers.yaml"
 LABELS = ("strong", "partial", "weak")
@@ -39,42 +39,16 @@ def evaluate(scorer: ContentScorer, items: list[dict], bank) -> tuple[float, dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sweep", action="store_true")
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     bank = load_bank()
     items = yaml.safe_load(DATA.read_text())
-    embedder = MiniLMEmbedder()
-    cache: dict[str, object] = {}
-
-    def embed(texts):
-        import numpy as np
-
-        missing = [t for t in texts if t not in cache]
-        if missing:
-            for text, vector in zip(missing, embedder.embed(missing), strict=True):
-                cache[text] = vector
-        return np.stack([cache[t] for t in texts]) if texts else np.zeros((0, 384))
-
-    if not args.sweep:
-        scorer = ContentScorer(embed)
-        start = time.perf_counter()
-        accuracy, means = evaluate(scorer, items, bank)
-        print("| questions | pairs ordered | mean strong | mean partial | mean weak |")
-        print("|---|---|---|---|---|")
-        print(f"| {len(items)} | {accuracy:.1%} | {means['strong']} | {means['partial']} "
-              f"| {means['weak']} |")
-        print(f"({time.perf_counter() - start:.1f} s)")
-        return
-    print("| threshold | term bonus | misconception floor | ordered | strong | partial | weak |")
-    print("|---|---|---|---|---|---|---|")
-    for threshold, bonus, floor in itertools.product((0.45, 0.5, 0.55, 0.6, 0.65),
-                                                     (0.0, 0.08, 0.12, 0.16), (0.62, 0.7)):
-        scorer = ContentScorer(embed, ContentWeights(threshold=threshold, term_bonus=bonus,
-                                                     misconception_floor=floor))
-        accuracy, means = evaluate(scorer, items, bank)
-        print(f"| {threshold} | {bonus} | {floor} | {accuracy:.1%} | {means['strong']} | "
-              f"{means['partial']} | {means['weak']} |")
+    scorer = ContentScorer(MiniLMEmbedder().embed)
+    start = time.perf_counter()
+    accuracy, means = evaluate(scorer, items, bank)
+    print("| questions | pairs ordered | mean strong | mean partial | mean weak |")
+    print("|---|---|---|---|---|")
+    print(f"| {len(items)} | {accuracy:.1%} | {means['strong']} | {means['partial']} | {means['weak']} |")
+    print(f"({time.perf_counter() - start:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 from cachetools import LRUCache
 
 from server.bank import KeyPoint
-from server.scoring.claims import Claim, Reading, claim_for, read_answer, stated_misconception
+from server.scoring.claims import Claim, claim_for, read_answer, stated_misconception
 from server.scoring.matcher import LearnedMatcher, MatchInput
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -57,7 +58,8 @@ class PointCoverage:
     weight: int
     covered: bool
     evidence: str | None
-    similarity: float  # meaning of the evidence (or best span) against the point, for review
+    #: How sure the learned matcher was (None for a point decided by its claim's concepts).
+    similarity: float | None
     misconception: str | None = None  # the wrong claim the answer stated, if any
 
 
@@ -90,16 +92,31 @@ class _Point:
     example_covered: tuple[bool, ...]
 
 
-@dataclass
 class _Answer:
-    text: str
-    reading: Reading  # spans, their words, clauses and sentences
-    vectors: np.ndarray  # (len(units), d)
-    whole: np.ndarray  # (d,)
+    """An answer read for scoring. Its vectors are embedded only when a point without
+    claim structure asks for them: claims need words, not meaning, so a bank question
+    is scored without running the embedder at all."""
+
+    def __init__(self, text: str, embed: Callable[[list[str]], np.ndarray]) -> None:
+        self.text = text
+        self.reading = read_answer(text)  # spans, their words, clauses and sentences
+        self._embed = embed
 
     @property
     def units(self) -> list[str]:
         return self.reading.units
+
+    @cached_property
+    def _all(self) -> np.ndarray:
+        return self._embed([*self.units, self.text.strip()])
+
+    @property
+    def vectors(self) -> np.ndarray:  # (len(units), d)
+        return self._all[:-1]
+
+    @property
+    def whole(self) -> np.ndarray:  # (d,)
+        return self._all[-1]
 
 
 class ContentScorer:
@@ -121,7 +138,9 @@ class ContentScorer:
         if compiled is None:
             phrasings = (kp.text, *(t for t in kp.terms if len(t.split()) >= 2))
             examples = tuple(e.text for e in kp.examples)
-            vectors = self._vectors([*phrasings, *examples])
+            # A point decided by its claim never needs the embedder.
+            vectors = (np.zeros((len(phrasings) + len(examples), 1), np.float32) if kp.requires
+                       else self._vectors([*phrasings, *examples]))
             compiled = _Point(
                 claim=claim_for(question, kp),
                 statement=vectors[0],
@@ -152,10 +171,7 @@ class ContentScorer:
         return ContentResult(points, weighted_content(points))
 
     def _read(self, answer: str) -> _Answer:
-        reading = read_answer(answer)
-        units = reading.units
-        vectors = self._vectors([*units, answer.strip()]) if units else np.zeros((1, 384), np.float32)
-        return _Answer(text=answer, reading=reading, vectors=vectors[:len(units)], whole=vectors[-1])
+        return _Answer(answer, self._vectors)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         with self._spans_lock:
@@ -172,20 +188,21 @@ class ContentScorer:
 
     def _cover(self, question: Rubric, kp: KeyPoint, said: _Answer) -> PointCoverage:
         if not said.units:
-            return PointCoverage(kp.id, kp.text, kp.weight, False, None, 0.0)
+            return PointCoverage(kp.id, kp.text, kp.weight, False, None, None)
         point = self._point(question, kp)
-        meaning = said.vectors @ point.statement
+        similarity: float | None = None
         if point.claim:
             best = said.reading.shortest(point.claim)
             covered = best is not None
         else:
-            covered, _ = self.matcher.covers(self._match_input(question, kp, point, said))
+            covered, probability = self.matcher.covers(self._match_input(question, kp, point, said))
+            meaning = said.vectors @ point.statement
             best = int(meaning.argmax()) if covered else None
-        shown = best if best is not None else int(meaning.argmax())
+            similarity = round(probability, 3)
         return PointCoverage(
             kp.id, kp.text, kp.weight, covered,
             said.units[best] if best is not None else None,
-            round(float(meaning[shown]), 3),
+            similarity,
             stated_misconception(point.claim, kp, said.reading.sentences, said.reading.clauses),
         )
 
