@@ -1,0 +1,99 @@
+"""What is running right now: session slots, and which connection holds which session.
+
+Both live on `app.state` and are touched only from the event loop, so plain counters
+and dicts are enough (no thread ever sees them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+
+class SessionSlots:
+    """The `max_sessions` limit. A slot is taken for a parsed `start` (never by looking
+    for the word in a raw frame) and given back exactly once by the connection's
+    `finally`, so no exit path can leak or double-free one."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+
+    def claim(self, over_limit: bool = False) -> Slot | None:
+        """A slot, or None when the server is full. `over_limit`: a resume taking a
+        session over from a connection that is about to give its own slot back."""
+        if self.active >= self.limit and not over_limit:
+            return None
+        self.active += 1
+        return Slot(self)
+
+
+class Slot:
+    def __init__(self, slots: SessionSlots) -> None:
+        self._slots: SessionSlots | None = slots
+
+    def release(self) -> None:
+        if self._slots is not None:
+            self._slots.active -= 1
+            self._slots = None
+
+
+class Holder(Protocol):
+    async def hand_over(self) -> None: ...
+
+
+class LiveSessions:
+    """One live connection per session: the newest `resume` takes the session over,
+    and only the connection that holds a session may let go of it."""
+
+    def __init__(self) -> None:
+        self._holders: dict[str, Holder] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def holder(self, session_id: str) -> Holder | None:
+        return self._holders.get(session_id)
+
+    def lock(self, session_id: str) -> asyncio.Lock:
+        """Held across a resume, so two resumes of one session cannot interleave."""
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    async def take(self, session_id: str, holder: Holder) -> None:
+        """Make `holder` the session's connection; the previous one is closed first and
+        has finished writing before this returns (so turn numbers continue after its)."""
+        previous = self._holders.get(session_id)
+        if previous is not None and previous is not holder:
+            await previous.hand_over()
+        self._holders[session_id] = holder
+
+    def let_go(self, session_id: str, holder: Any) -> bool:
+        """Forget the session if `holder` still holds it; False when it moved on."""
+        if self._holders.get(session_id) is holder:
+            del self._holders[session_id]
+            lock = self._locks.get(session_id)
+            if lock is not None and not lock.locked():
+                del self._locks[session_id]
+            return True
+        return False
+
+
+class TokenBucket:
+    """`rate` units a second, up to `burst` saved up; `take` spends or refuses."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.level = burst
+        self._at = time.monotonic()
+
+    def take(self, amount: float = 1.0) -> bool:
+        now = time.monotonic()
+        self.level = min(self.burst, self.level + (now - self._at) * self.rate)
+        self._at = now
+        if amount > self.level:
+            return False
+        self.level -= amount
+        return True
