@@ -12,6 +12,8 @@ from pathlib import Path
 from server import memory
 from server.bank import CATEGORIES, BankError, load_bank
 from server.config import Settings, SettingsError
+from server.logs import install_redaction
+from server.store import StoreError
 from server.store.cli import add_subcommands as add_store_commands
 
 
@@ -21,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.engines.stt import resolve_whisper_model
     from server.engines.tts import resolve_piper_voice
+    from server.serving import uvicorn_config
 
     overrides = {k: v for k, v in {
         "host": args.host, "port": args.port, "data_dir": args.data_dir,
@@ -35,15 +38,16 @@ def _serve(args: argparse.Namespace) -> int:
         resolve_piper_voice(settings.tts_voice)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         app = create_app(settings)
-    except (SettingsError, BankError) as exc:
+    except (SettingsError, BankError, StoreError) as exc:
         print(f"viva: cannot start: {exc}", file=sys.stderr)
         return 2
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
     key = f"?key={settings.access_key}" if settings.access_key else ""
     memory.tune_native_memory()  # before the model threads start
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                ws_max_size=2 * 1024 * 1024)
+    config = uvicorn_config(app, settings.host, settings.port, args.log_level)
+    install_redaction()  # after uvicorn.Config, which sets up uvicorn's log handlers
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -109,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    install_redaction()
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 
