@@ -960,7 +960,10 @@ class Conversation:
             # Committed before the interviewer moves on: a crash now loses nothing said.
             # The recording follows in the background (awaited, never cancelled, when
             # the session ends): writing it would hold up the reply.
-            await self._save_candidate_turn(record, turn, words, None)
+            # Shielded and among `_saves`: a `stop` right after the score cancels this
+            # reply, but the session's end waits for the row instead of losing it.
+            await asyncio.shield(self._save_soon(self._save_candidate_turn(record, turn, words,
+                                                                           None)))
             if audio is not None:
                 self._save_soon(self._save_candidate_turn(record, turn, words, audio))
             if content is not None and spoken and late and verbatim is not None:
@@ -1095,10 +1098,11 @@ class Conversation:
             return None  # something was said in between: the preview is stale
         return ready
 
-    def _save_soon(self, write: Awaitable[Any]) -> None:
+    def _save_soon(self, write: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(write)
         self._saves.add(task)
         task.add_done_callback(self._saves.discard)
+        return task
 
     async def _saved(self) -> None:
         """Wait for the candidate's rows being written, so that rows keep their order."""
