@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from server.engines.registry import Engines, load_engines
 from server.engines.scheduler import TranscriptionScheduler
 from server.engines.tts import SpokenCache
 from server.interviewer.policy import opening_phrases
-from server.live import LiveSessions, SessionSlots
+from server.live import FairLane, LiveSessions, SessionSlots
 from server.prewarm import bank_sentences, prewarm
 from server.scoring.content import ContentScorer
 from server.store import open_store
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     app.state.bank = question_bank
     app.state.slots = SessionSlots(settings.max_sessions)
     app.state.live = LiveSessions()
+    # One scoring job at a time per two cores: the embedder's BLAS is single-threaded
+    # (server/engines/embedder.py), and more jobs than cores only slow each other.
+    app.state.lane = FairLane(width=max(1, (os.cpu_count() or 2) // 2))
     app.state.ready_seconds = None
     app.include_router(http.router)
     app.include_router(ws.router)

@@ -43,7 +43,7 @@ from server.engines.stt import TranscribeOptions, Transcription, is_probable_hal
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
 from server.interviewer.speakable import speakable
-from server.live import LiveSessions
+from server.live import FairLane, LiveSessions
 from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
 from server.scoring.overall import Assessment, assess, session_averages
@@ -185,6 +185,7 @@ class Conversation:
         store: SessionStore | None = None,
         llm: ChatLLM | None = None,
         live: LiveSessions | None = None,
+        lane: FairLane | None = None,
     ) -> None:
         self.engines = engines
         self.scheduler = scheduler
@@ -198,6 +199,8 @@ class Conversation:
         self.llm = llm
         #: Which connection holds which session; None in tests that run one alone.
         self.live = live
+        #: Where content scoring runs, shared fairly with the other sessions.
+        self.lane = lane
         #: Another connection resumed this session: it is theirs now, hands off.
         self.moved = False
         #: Storage writes that failed, kept in order and tried again before the next one.
@@ -521,6 +524,8 @@ class Conversation:
                       self.session_id, len(self._unsaved))
             self._unsaved.clear()
         self.closed = True
+        if self.lane is not None:
+            self.lane.forget(self._lane_owner)
         self.interrupt()
         current = asyncio.current_task()
         others = [task for task in self._tasks if task is not current]
@@ -1128,8 +1133,15 @@ class Conversation:
 
     async def _content(self, question: Question, text: str) -> ContentResult:
         assert self.scorer is not None
-        return await asyncio.to_thread(self.scorer.score, question, text,
-                                       self._coverage.get(question.id))
+        coverage = self._coverage.get(question.id)
+        if self.lane is None:
+            return await asyncio.to_thread(self.scorer.score, question, text, coverage)
+        return await self.lane.run(self._lane_owner, self.scorer.score, question, text, coverage)
+
+    @property
+    def _lane_owner(self) -> str:
+        # Per connection, not per session id: a session resumed elsewhere starts afresh.
+        return f"c{id(self)}"
 
     def _verbatim_options(self) -> TranscribeOptions:
         return TranscribeOptions(language=self.options.language, beam_size=1,

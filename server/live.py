@@ -7,6 +7,7 @@ and dicts are enough (no thread ever sees them).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from typing import Any, Protocol
 
@@ -97,3 +98,61 @@ class TokenBucket:
             return False
         self.level -= amount
         return True
+
+
+class FairLane:
+    """CPU-heavy work of every session (content scoring), `width` jobs at a time, and
+    among those waiting the session that has used the least of it lately goes first.
+
+    Why: threads for everyone let four sessions flooding long texts share the cores
+    with a fifth candidate's one answer, which then took twenty times as long. Here
+    the candidate waits at most for the job already running; a flooder waits behind
+    everyone who asks less. Usage decays with `half_life_s`, so one long answer is
+    soon forgiven."""
+
+    def __init__(self, width: int = 1, half_life_s: float = 30.0) -> None:
+        self.width = max(1, width)
+        self.half_life_s = half_life_s
+        self.running = 0
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+        self._usage: dict[str, tuple[float, float]] = {}  # owner -> (seconds, as of when)
+
+    def usage(self, owner: str) -> float:
+        seconds, at = self._usage.get(owner, (0.0, 0.0))
+        return seconds * 0.5 ** ((time.monotonic() - at) / self.half_life_s)
+
+    async def run(self, owner: str, fn: Any, *args: Any) -> Any:
+        await self._enter(owner)
+        started = time.monotonic()
+        try:
+            return await asyncio.to_thread(fn, *args)
+        finally:
+            now = time.monotonic()
+            self._usage[owner] = (self.usage(owner) + now - started, now)
+            self._leave()
+
+    async def _enter(self, owner: str) -> None:
+        if self.running < self.width and not self._waiting:
+            self.running += 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._waiting, (self.usage(owner), self._seq, turn))
+        try:
+            await turn  # `_leave` hands its place over: `running` stays counted
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._leave()  # the place was handed over as this was cancelled
+            raise
+
+    def _leave(self) -> None:
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.running -= 1
+
+    def forget(self, owner: str) -> None:
+        self._usage.pop(owner, None)

@@ -210,8 +210,29 @@ def test_text_budget_counts_characters_per_minute():
     budget = Budget(Settings(rate_text_chars_per_min=12_000))
     assert budget.chars.take(9_000)
     assert not budget.chars.take(9_000)  # two floods in a row: the second is refused
-    assert budget.chars.take(3_000)
+    assert budget.chars.take(1_000)
     assert budget.should_report() and not budget.should_report()
+
+
+async def test_fair_lane_runs_the_light_user_before_the_flooder():
+    import time
+
+    from server.live import FairLane
+
+    lane = FairLane(width=1)
+    order: list[str] = []
+
+    def work(name: str) -> None:
+        time.sleep(0.05)
+        order.append(name)
+
+    await lane.run("flood", work, "flood-0")  # the flooder has used the lane already
+    jobs = [asyncio.create_task(lane.run("flood", work, f"flood-{n}")) for n in (1, 2, 3)]
+    await asyncio.sleep(0.01)  # flood-1 runs; 2 and 3 wait
+    jobs.append(asyncio.create_task(lane.run("candidate", work, "candidate")))
+    await asyncio.gather(*jobs)
+    assert order.index("candidate") == 2, order
+    assert lane.running == 0
 
 
 # ------------------------------------------------------------------ one connection

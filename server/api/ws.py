@@ -42,8 +42,9 @@ class Budget:
         rate = settings.rate_messages_per_s
         self.messages = TokenBucket(rate, 2 * rate)
         per_min = settings.rate_text_chars_per_min
-        # One longest allowed text always fits, whatever the setting.
-        self.chars = TokenBucket(per_min / 60, max(per_min, p.MAX_TEXT_CHARS))
+        # Half a minute's worth at once (a flood's first burst is what others feel),
+        # and one longest allowed text always fits, whatever the setting.
+        self.chars = TokenBucket(per_min / 60, max(per_min / 2, p.MAX_TEXT_CHARS))
         audio_rate = p.MAX_SAMPLE_RATE * 2 * AUDIO_SPEEDUP
         self.audio = TokenBucket(audio_rate, p.MAX_SAMPLE_RATE * 2 * AUDIO_BURST_S)
         self._reported_at = -REPORT_EVERY_S
@@ -77,7 +78,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         engines=state.engines, scheduler=state.scheduler, bank=state.bank, settings=settings,
         send_json=send_json, send_bytes=websocket.send_bytes, close=close,
         scorer=state.scorer, store=getattr(state, "store", None),
-        llm=getattr(state, "llm", None), live=state.live,
+        llm=getattr(state, "llm", None), live=state.live, lane=state.lane,
     )
     budget = Budget(settings)
     slot: Slot | None = None
