@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,9 +90,10 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     app.state.bank = question_bank
     app.state.slots = SessionSlots(settings.max_sessions)
     app.state.live = LiveSessions()
-    # One scoring job at a time per two cores: the embedder's BLAS is single-threaded
-    # (server/engines/embedder.py), and more jobs than cores only slow each other.
-    app.state.lane = FairLane(width=max(1, (os.cpu_count() or 2) // 2))
+    # One scoring job at a time: the scorer embeds one text at a time anyway (its own
+    # lock, server/scoring/content.py), and a lock is not fair; the lane is, so an
+    # ordinary answer waits at most for the one long text already being embedded.
+    app.state.lane = FairLane(width=1)
     app.state.ready_seconds = None
     app.include_router(http.router)
     app.include_router(ws.router)

@@ -74,6 +74,9 @@ TAIL_KEEP_S = 0.25  # silence kept after the last speech frame for the final tra
 #: While the interviewer speaks, its own voice may leak back through the microphone;
 #: demand a clearer speech signal before treating it as barge-in.
 ECHO_GUARD_THRESHOLD = 0.65
+#: Content scoring's CPU cost, roughly (1.3 s for 9,000 characters on one core): how
+#: the fair lane tells a long text from an ordinary answer before it runs.
+SCORING_S_PER_CHAR = 1.5e-4
 #: At most one storage-failure `error` to the client in this many seconds.
 STORAGE_REPORT_EVERY_S = 10.0
 PARTIAL_WINDOW_S = 20.0  # the short-window transcription road (engines/stt.py)
@@ -1136,7 +1139,8 @@ class Conversation:
         coverage = self._coverage.get(question.id)
         if self.lane is None:
             return await asyncio.to_thread(self.scorer.score, question, text, coverage)
-        return await self.lane.run(self._lane_owner, self.scorer.score, question, text, coverage)
+        return await self.lane.run(self._lane_owner, self.scorer.score, question, text, coverage,
+                                   cost_s=len(text) * SCORING_S_PER_CHAR)
 
     @property
     def _lane_owner(self) -> str:

@@ -7,7 +7,6 @@ and dicts are enough (no thread ever sees them).
 from __future__ import annotations
 
 import asyncio
-import heapq
 import time
 from typing import Any, Protocol
 
@@ -101,20 +100,25 @@ class TokenBucket:
 
 
 class FairLane:
-    """CPU-heavy work of every session (content scoring), `width` jobs at a time, and
-    among those waiting the session that has used the least of it lately goes first.
+    """CPU-heavy work of every session (content scoring), `width` jobs at a time. Among
+    those waiting, the one whose owner has used least lately plus asks least now goes
+    first, and big jobs never take the last `reserved` places.
 
     Why: threads for everyone let four sessions flooding long texts share the cores
-    with a fifth candidate's one answer, which then took twenty times as long. Here
-    the candidate waits at most for the job already running; a flooder waits behind
-    everyone who asks less. Usage decays with `half_life_s`, so one long answer is
-    soon forgiven."""
+    with a fifth candidate's one answer, which then took twenty times as long. Here an
+    ordinary answer finds a place of its own beside at most `width - reserved` long
+    ones, and a flooder waits behind everyone who asks less. Usage decays with
+    `half_life_s`, so one long answer is soon forgiven."""
 
-    def __init__(self, width: int = 1, half_life_s: float = 30.0) -> None:
+    def __init__(self, width: int = 2, reserved: int = 1, big_cost_s: float = 0.4,
+                 half_life_s: float = 30.0) -> None:
         self.width = max(1, width)
+        self.big_width = max(1, self.width - reserved)
+        self.big_cost_s = big_cost_s
         self.half_life_s = half_life_s
         self.running = 0
-        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
+        self.running_big = 0
+        self._waiting: list[tuple[float, int, bool, asyncio.Future[None]]] = []
         self._seq = 0
         self._usage: dict[str, tuple[float, float]] = {}  # owner -> (seconds, as of when)
 
@@ -122,37 +126,61 @@ class FairLane:
         seconds, at = self._usage.get(owner, (0.0, 0.0))
         return seconds * 0.5 ** ((time.monotonic() - at) / self.half_life_s)
 
-    async def run(self, owner: str, fn: Any, *args: Any) -> Any:
-        await self._enter(owner)
+    async def run(self, owner: str, fn: Any, *args: Any, cost_s: float = 0.0) -> Any:
+        """`fn(*args)` in a worker thread when its turn comes; `cost_s`: its expected
+        CPU seconds, charged to the owner at once (so a burst is not free)."""
+        big = cost_s >= self.big_cost_s
+        self._charge(owner, cost_s)
+        await self._enter(owner, big)
         started = time.monotonic()
         try:
             return await asyncio.to_thread(fn, *args)
         finally:
-            now = time.monotonic()
-            self._usage[owner] = (self.usage(owner) + now - started, now)
-            self._leave()
+            self._charge(owner, time.monotonic() - started - cost_s)
+            self._leave(big)
 
-    async def _enter(self, owner: str) -> None:
-        if self.running < self.width and not self._waiting:
-            self.running += 1
+    def _charge(self, owner: str, seconds: float) -> None:
+        self._usage[owner] = (max(0.0, self.usage(owner) + seconds), time.monotonic())
+
+    def _fits(self, big: bool) -> bool:
+        return self.running < self.width and (not big or self.running_big < self.big_width)
+
+    def _take(self, big: bool) -> None:
+        self.running += 1
+        self.running_big += big
+
+    async def _enter(self, owner: str, big: bool) -> None:
+        if self._fits(big) and not any(b == big or not b for _, _, b, _ in self._waiting):
+            self._take(big)
             return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._seq += 1
-        heapq.heappush(self._waiting, (self.usage(owner), self._seq, turn))
+        self._waiting.append((self.usage(owner), self._seq, big, turn))
         try:
-            await turn  # `_leave` hands its place over: `running` stays counted
+            await turn  # `_dispatch` took the place for this job
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
-                self._leave()  # the place was handed over as this was cancelled
+                self._leave(big)  # the place was given as this was cancelled
+            else:
+                self._waiting = [w for w in self._waiting if w[3] is not turn]
             raise
 
-    def _leave(self) -> None:
-        while self._waiting:
-            _, _, turn = heapq.heappop(self._waiting)
-            if not turn.done():
-                turn.set_result(None)
-                return
+    def _leave(self, big: bool) -> None:
         self.running -= 1
+        self.running_big -= big
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        self._waiting.sort(key=lambda w: (w[0], w[1]))
+        for entry in list(self._waiting):
+            _, _, big, turn = entry
+            if turn.done():
+                self._waiting.remove(entry)
+            elif self._fits(big):
+                self._waiting.remove(entry)
+                self._take(big)
+                turn.set_result(None)
 
     def forget(self, owner: str) -> None:
         self._usage.pop(owner, None)
+

@@ -234,6 +234,18 @@ async def test_fair_lane_runs_the_light_user_before_the_flooder():
     assert order.index("candidate") == 2, order
     assert lane.running == 0
 
+    # Two places: long texts take one at most, so an ordinary answer never waits.
+    wide = FairLane(width=2, reserved=1)
+    order.clear()
+    floods = [asyncio.create_task(wide.run(f"f{n}", work, f"flood-{n}", cost_s=1.0))
+              for n in range(3)]
+    await asyncio.sleep(0.01)
+    assert (wide.running, wide.running_big) == (1, 1)
+    await wide.run("candidate", work, "candidate", cost_s=0.01)
+    assert order[0] == "candidate" or order[:2] == ["flood-0", "candidate"], order
+    await asyncio.gather(*floods)
+    assert (wide.running, wide.running_big) == (0, 0)
+
 
 # ------------------------------------------------------------------ one connection
 
