@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -102,12 +103,27 @@ async def candidate(ws_url: str, answers: list[str], questions: list[str],
             timings.score_s.append(scored)
             timings.reply_s.append(replied)
         await ws.send(json.dumps({"type": "stop"}))
+        with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+            while (await recv_json(ws, timeout_s))["type"] != "summary":
+                pass
     return timings
 
 
-async def flooder(ws_url: str, texts: int, chars: int, flood: Flood, done: asyncio.Event,
-                  seed: int) -> None:
+def flood_texts(texts: int, chars: int, seed: int) -> list[str]:
+    """Different texts of `chars` characters (made before the clock starts)."""
     rng = random.Random(seed)
+    made = []
+    for _ in range(texts):
+        words: list[str] = []
+        length = 0
+        while length < chars:
+            words.append(rng.choice(VOCABULARY))
+            length += len(words[-1]) + 1
+        made.append(" ".join(words)[:chars])
+    return made
+
+
+async def flooder(ws_url: str, texts: list[str], flood: Flood, done: asyncio.Event) -> None:
     async with websockets.connect(ws_url, max_size=None) as ws:
         await ws.send(json.dumps({"type": "start", "tts": False}))
 
@@ -122,12 +138,10 @@ async def flooder(ws_url: str, texts: int, chars: int, flood: Flood, done: async
                     flood.transcripts += 1
 
         reader = asyncio.create_task(read())
-        for _ in range(texts):
-            words: list[str] = []
-            while sum(len(w) + 1 for w in words) < chars:
-                words.append(rng.choice(VOCABULARY))
-            await ws.send(json.dumps({"type": "text", "text": " ".join(words)[:chars]}))
+        for text in texts:
+            await ws.send(json.dumps({"type": "text", "text": text}))
             flood.sent += 1
+            await asyncio.sleep(0)  # the candidate shares this process's event loop
         await done.wait()
         reader.cancel()
 
@@ -175,8 +189,8 @@ async def run(args: argparse.Namespace, ws_url: str) -> list[list[object]]:
     quiet = await candidate(ws_url, varied(answers, "quiet"), questions, args.timeout_s)
     flood = Flood()
     done = asyncio.Event()
-    floods = [asyncio.create_task(flooder(ws_url, args.texts, args.chars, flood, done, seed))
-              for seed in range(args.flooders)]
+    texts = [flood_texts(args.texts, args.chars, seed) for seed in range(args.flooders)]
+    floods = [asyncio.create_task(flooder(ws_url, mine, flood, done)) for mine in texts]
     await asyncio.sleep(args.lead_s)  # the flood is under way when the candidate answers
     flooded = await candidate(ws_url, varied(answers, "flooded"), questions, args.timeout_s)
     done.set()

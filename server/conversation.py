@@ -77,6 +77,8 @@ ECHO_GUARD_THRESHOLD = 0.65
 #: Content scoring's CPU cost, roughly (1.3 s for 9,000 characters on one core): how
 #: the fair lane tells a long text from an ordinary answer before it runs.
 SCORING_S_PER_CHAR = 1.5e-4
+#: A question's rubric embedded cold (0.9 s); nothing once it is cached.
+WARM_COST_S = 0.9
 #: At most one storage-failure `error` to the client in this many seconds.
 STORAGE_REPORT_EVERY_S = 10.0
 PARTIAL_WINDOW_S = 20.0  # the short-window transcription road (engines/stt.py)
@@ -1142,6 +1144,15 @@ class Conversation:
         return await self.lane.run(self._lane_owner, self.scorer.score, question, text, coverage,
                                    cost_s=len(text) * SCORING_S_PER_CHAR)
 
+    async def _warm(self, question: Question) -> None:
+        assert self.scorer is not None
+        if self.lane is None:
+            await asyncio.to_thread(self.scorer.warm, question)
+            return
+        # Through the lane as a long job: it holds the scorer's one embedding at a time,
+        # so outside the lane four new sessions' rubrics would hold up an answer.
+        await self.lane.run(self._lane_owner, self.scorer.warm, question, cost_s=WARM_COST_S)
+
     @property
     def _lane_owner(self) -> str:
         # Per connection, not per session id: a session resumed elsewhere starts afresh.
@@ -1220,7 +1231,7 @@ class Conversation:
             question = self.bank.get(move.question_id)
             if question is not None:
                 # Embedding a question's rubric takes ~0.9 s cold; do it while it is asked.
-                self._spawn(asyncio.to_thread(self.scorer.warm, question), "warm")
+                self._spawn(self._warm(question), "warm")
         self._utterance_counter += 1
         uid = f"u{self._utterance_counter}"
         self.records.append(TurnRecord(uid, "interviewer", move.text, move.question_id, move.kind))

@@ -100,27 +100,33 @@ class TokenBucket:
 
 
 class FairLane:
-    """CPU-heavy work of every session (content scoring), `width` jobs at a time. Among
-    those waiting, the one whose owner has used least lately plus asks least now goes
-    first, and big jobs never take the last `reserved` places.
+    """CPU-heavy work of every session (content scoring), `width` jobs at a time.
 
-    Why: threads for everyone let four sessions flooding long texts share the cores
-    with a fifth candidate's one answer, which then took twenty times as long. Here an
-    ordinary answer finds a place of its own beside at most `width - reserved` long
-    ones, and a flooder waits behind everyone who asks less. Usage decays with
-    `half_life_s`, so one long answer is soon forgiven."""
+    Among those waiting, the job whose owner has used least lately (its own expected
+    cost included) goes first; a big job (a long text) never takes the last `reserved`
+    places, and waits `grace_s` after an ordinary job ends before it starts, since an
+    interactive candidate's next answer tends to follow the reply at once.
 
-    def __init__(self, width: int = 2, reserved: int = 1, big_cost_s: float = 0.4,
-                 half_life_s: float = 30.0) -> None:
+    Why: with a thread for everyone, four sessions flooding long texts shared the cores
+    with a fifth candidate's one answer, which then took twenty times as long; and a
+    plain lock (the scorer's own) serves whoever grabs it first. Usage decays with
+    `half_life_s`, so one long answer is soon forgiven; the grace ends as soon as
+    ordinary jobs stop coming, so a long text is delayed, never starved for good."""
+
+    def __init__(self, width: int = 1, reserved: int = 1, big_cost_s: float = 0.4,
+                 grace_s: float = 0.5, half_life_s: float = 30.0) -> None:
         self.width = max(1, width)
         self.big_width = max(1, self.width - reserved)
         self.big_cost_s = big_cost_s
+        self.grace_s = grace_s
         self.half_life_s = half_life_s
         self.running = 0
         self.running_big = 0
         self._waiting: list[tuple[float, int, bool, asyncio.Future[None]]] = []
         self._seq = 0
         self._usage: dict[str, tuple[float, float]] = {}  # owner -> (seconds, as of when)
+        self._small_done_at = -grace_s
+        self._timer: asyncio.TimerHandle | None = None
 
     def usage(self, owner: str) -> float:
         seconds, at = self._usage.get(owner, (0.0, 0.0))
@@ -137,25 +143,18 @@ class FairLane:
             return await asyncio.to_thread(fn, *args)
         finally:
             self._charge(owner, time.monotonic() - started - cost_s)
+            if not big:
+                self._small_done_at = time.monotonic()
             self._leave(big)
 
     def _charge(self, owner: str, seconds: float) -> None:
         self._usage[owner] = (max(0.0, self.usage(owner) + seconds), time.monotonic())
 
-    def _fits(self, big: bool) -> bool:
-        return self.running < self.width and (not big or self.running_big < self.big_width)
-
-    def _take(self, big: bool) -> None:
-        self.running += 1
-        self.running_big += big
-
     async def _enter(self, owner: str, big: bool) -> None:
-        if self._fits(big) and not any(b == big or not b for _, _, b, _ in self._waiting):
-            self._take(big)
-            return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._seq += 1
         self._waiting.append((self.usage(owner), self._seq, big, turn))
+        self._dispatch()
         try:
             await turn  # `_dispatch` took the place for this job
         except asyncio.CancelledError:
@@ -171,16 +170,29 @@ class FairLane:
         self._dispatch()
 
     def _dispatch(self) -> None:
+        self._waiting = [w for w in self._waiting if not w[3].done()]
         self._waiting.sort(key=lambda w: (w[0], w[1]))
+        grace_left = self._small_done_at + self.grace_s - time.monotonic()
+        held = False
         for entry in list(self._waiting):
             _, _, big, turn = entry
-            if turn.done():
-                self._waiting.remove(entry)
-            elif self._fits(big):
-                self._waiting.remove(entry)
-                self._take(big)
-                turn.set_result(None)
+            if self.running >= self.width:
+                break
+            if big and self.running_big >= self.big_width:
+                continue
+            if big and grace_left > 0:
+                held = True
+                continue
+            self._waiting.remove(entry)
+            self.running += 1
+            self.running_big += big
+            turn.set_result(None)
+        if held and self._timer is None:
+            def again() -> None:
+                self._timer = None
+                self._dispatch()
+
+            self._timer = asyncio.get_running_loop().call_later(grace_left, again)
 
     def forget(self, owner: str) -> None:
         self._usage.pop(owner, None)
-

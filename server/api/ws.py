@@ -7,13 +7,14 @@ by `server.api.guard.GuardMiddleware`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnected, WebSocketState
 
 from server import protocol as p
 from server.config import Settings
@@ -30,6 +31,10 @@ MAX_PENDING_REPLIES = 2
 #: rate allowed), with this many seconds of it at once (a client catching up).
 AUDIO_SPEEDUP = 4.0
 AUDIO_BURST_S = 8.0
+#: A send to a client that has gone (closed right after `stop`, say) is dropped: the
+#: receive loop sees the disconnect and ends the session; the session's own work (the
+#: summary already stored) is not aborted half way by the failed send.
+GONE = (WebSocketDisconnect, WebSocketDisconnected)
 #: At most one `rate_limited` error a second: a flood is not answered with a flood.
 REPORT_EVERY_S = 1.0
 
@@ -68,7 +73,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
 
     async def send_json(message: BaseModel) -> None:
-        await websocket.send_text(message.model_dump_json())
+        with contextlib.suppress(*GONE):
+            await websocket.send_text(message.model_dump_json())
+
+    async def send_bytes(data: bytes) -> None:
+        with contextlib.suppress(*GONE):
+            await websocket.send_bytes(data)
 
     async def close(code: int) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
@@ -76,7 +86,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
     conversation = Conversation(
         engines=state.engines, scheduler=state.scheduler, bank=state.bank, settings=settings,
-        send_json=send_json, send_bytes=websocket.send_bytes, close=close,
+        send_json=send_json, send_bytes=send_bytes, close=close,
         scorer=state.scorer, store=getattr(state, "store", None),
         llm=getattr(state, "llm", None), live=state.live, lane=state.lane,
     )
