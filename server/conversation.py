@@ -77,8 +77,10 @@ ECHO_GUARD_THRESHOLD = 0.65
 #: Content scoring's CPU cost, roughly (1.3 s for 9,000 characters on one core): how
 #: the fair lane tells a long text from an ordinary answer before it runs.
 SCORING_S_PER_CHAR = 1.5e-4
-#: A question's rubric embedded cold (0.9 s); nothing once it is cached.
-WARM_COST_S = 0.9
+#: What embedding a question's rubric is charged in the fair lane: 0.9 s cold, nothing
+#: once cached; charged as an ordinary job (below the lane's long-job mark), so that a
+#: new question's warm-up never waits out the grace other sessions' answers keep open.
+WARM_COST_S = 0.3
 #: At most one storage-failure `error` to the client in this many seconds.
 STORAGE_REPORT_EVERY_S = 10.0
 PARTIAL_WINDOW_S = 20.0  # the short-window transcription road (engines/stt.py)
@@ -1149,8 +1151,8 @@ class Conversation:
         if self.lane is None:
             await asyncio.to_thread(self.scorer.warm, question)
             return
-        # Through the lane as a long job: it holds the scorer's one embedding at a time,
-        # so outside the lane four new sessions' rubrics would hold up an answer.
+        # Through the lane: it holds the scorer's one embedding at a time, so outside
+        # the lane four new sessions' rubrics would hold up another's answer.
         await self.lane.run(self._lane_owner, self.scorer.warm, question, cost_s=WARM_COST_S)
 
     @property
