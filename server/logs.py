@@ -24,13 +24,20 @@ def redact(text: str) -> str:
 
 class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            # Its formatter takes the arguments apart (client, method, path, ...): keep
+            # them apart, and redact each; the path carries the query string.
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: redact(v) if isinstance(v, str) else v
-                           for k, v in record.args.items()}
+            return True
+        # Everything else as one finished line: a secret may sit in the template
+        # ("token=%s") or in an argument, and redacting either alone misses the pair.
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a broken template: leave it to logging to report
+            return True
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True
 
 

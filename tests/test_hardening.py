@@ -411,3 +411,47 @@ def test_secrets_are_redacted_from_log_lines(caplog):
                                None)
     RedactSecrets().filter(record)
     assert "s3cret" not in record.getMessage() and "[redacted]" in record.getMessage()
+
+
+def test_redaction_is_installed_on_uvicorn_loggers():
+    import io
+
+    from server.logs import install_redaction
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(handler)
+    try:
+        install_redaction()
+        install_redaction()  # idempotent
+        access.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
+                       "/review/s1?token=g.abcdef", "1.1", 200)
+        logging.getLogger("viva.ws").warning("resume with token=%s", "secret-token")
+    finally:
+        access.removeHandler(handler)
+    assert "g.abcdef" not in stream.getvalue() and "token=[redacted]" in stream.getvalue()
+    records: list[logging.LogRecord] = []
+    capture = logging.Handler()
+    capture.emit = records.append  # type: ignore[method-assign]
+    capture.addFilter(install_redaction())
+    viva = logging.getLogger("viva.ws")
+    viva.addHandler(capture)
+    try:
+        viva.warning("resume with token=%s", "secret-token")
+    finally:
+        viva.removeHandler(capture)
+    assert records and records[0].getMessage() == "resume with token=[redacted]"
+
+
+async def test_half_sent_request_is_dropped(server, monkeypatch):
+    import server.serving as serving
+
+    monkeypatch.setattr(serving, "HEADER_TIMEOUT_S", 0.5)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")  # never finished
+    await writer.drain()
+    started = asyncio.get_running_loop().time()
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, no answer
+    assert asyncio.get_running_loop().time() - started < 3
+    writer.close()
