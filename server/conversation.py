@@ -381,7 +381,7 @@ class Conversation:
             await self._resume_stored(start, request)
             return
         # Two resumes of one session at once would both take it over from each other.
-        async with self.live.lock(request.session_id):
+        async with self.live.locked(request.session_id):
             await self._resume_stored(start, request)
 
     async def _resume_stored(self, start: p.Start, request: p.ResumeRequest) -> None:

@@ -7,7 +7,9 @@ and dicts are enough (no thread ever sees them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 
@@ -49,17 +51,25 @@ class LiveSessions:
 
     def __init__(self) -> None:
         self._holders: dict[str, Holder] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, list[Any]] = {}  # session id -> [lock, users]
 
     def holder(self, session_id: str) -> Holder | None:
         return self._holders.get(session_id)
 
-    def lock(self, session_id: str) -> asyncio.Lock:
-        """Held across a resume, so two resumes of one session cannot interleave."""
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def locked(self, session_id: str) -> AsyncIterator[None]:
+        """Held across a resume, so two resumes of one session cannot interleave. The
+        lock is dropped when nobody holds or awaits it: a client naming made-up
+        sessions must not leave one behind per name."""
+        entry = self._locks.setdefault(session_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and self._locks.get(session_id) is entry:
+                del self._locks[session_id]
 
     async def take(self, session_id: str, holder: Holder) -> None:
         """Make `holder` the session's connection; the previous one is closed first and
@@ -73,9 +83,6 @@ class LiveSessions:
         """Forget the session if `holder` still holds it; False when it moved on."""
         if self._holders.get(session_id) is holder:
             del self._holders[session_id]
-            lock = self._locks.get(session_id)
-            if lock is not None and not lock.locked():
-                del self._locks[session_id]
             return True
         return False
 

@@ -176,6 +176,8 @@ async def test_resume_with_surrogates_is_bad_message_before_start(server):
                                   "resume": {"session_id": "nope", "token": "x"}}))
         error = await recv_until(ws, "error")
         assert (error["code"], error["fatal"]) == ("bad_session", True)
+    # A made-up session id leaves nothing behind in the server's table of live sessions.
+    assert "nope" not in server.app.state.live._locks
 
 
 async def test_socket_that_never_starts_is_closed(make_server):
@@ -291,6 +293,10 @@ async def test_resume_takes_the_session_over_and_turns_never_collide(server):
         await third.send(json.dumps(resume))
         error = await recv_until(third, "error")
         assert (error["code"], error["fatal"]) == ("bad_session", True)
+    await asyncio.sleep(0.3)
+    live = server.app.state.live
+    assert live.holder(session["session_id"]) is None
+    assert session["session_id"] not in live._locks
 
 
 # ------------------------------------------------------------------ storage
