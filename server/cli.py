@@ -42,7 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"viva: cannot start: {exc}", file=sys.stderr)
         return 2
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
-    key = f"?key={settings.access_key}" if settings.access_key else ""
+    # The key in the link only on a terminal: under Docker or systemd stdout is a log.
+    key = "" if not settings.access_key else \
+        f"?key={settings.access_key}" if sys.stdout.isatty() else "?key=(your access key)"
     memory.tune_native_memory()  # before the model threads start
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
     config = uvicorn_config(app, settings.host, settings.port, args.log_level)
