@@ -349,7 +349,7 @@ class Conversation:
             raise p.ProtocolError("bad_message", "no question matches these filters")
         self._begin(start, uuid.uuid4().hex[:12], secrets.token_urlsafe(18), questions)
         if self.live is not None:
-            await self.live.take(self.session_id, self)
+            self.live.hold(self.session_id, self)
         if self.store is not None:
             store = self.store
             options = start.model_dump(exclude={"resume"}) | {
@@ -399,12 +399,10 @@ class Conversation:
             # Still live on another connection (a reconnect before the old socket was
             # seen to die): close that one, let its writes land, then read it again so
             # that the turn numbers continue after everything it said.
-            await self.live.take(request.session_id, self)
+            await self.live.take_over(request.session_id)
             found = await self.store.get_session(request.session_id) if self.store else None
             if found is None:
                 raise p.ProtocolError("bad_session", "unknown session or wrong token", fatal=True)
-        elif self.live is not None:
-            await self.live.take(request.session_id, self)
         stored = found.get("settings") or {}
         plan_ids = stored.get("question_ids") or []
         fields = {k: v for k, v in stored.items() if k in p.Start.model_fields and k != "resume"}
@@ -412,6 +410,8 @@ class Conversation:
             "sample_rate": start.sample_rate, "tts": start.tts, "question_ids": None})
         plan = [q for q in (self.bank.get(qid) for qid in plan_ids) if q is not None]
         self._begin(options, request.session_id, request.token, plan)
+        if self.live is not None:
+            self.live.hold(self.session_id, self)
         assert self.policy is not None
         best: dict[str, AnswerResult] = {}
         for turn in found.get("turns", []):

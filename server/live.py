@@ -71,12 +71,15 @@ class LiveSessions:
             if entry[1] == 0 and self._locks.get(session_id) is entry:
                 del self._locks[session_id]
 
-    async def take(self, session_id: str, holder: Holder) -> None:
-        """Make `holder` the session's connection; the previous one is closed first and
-        has finished writing before this returns (so turn numbers continue after its)."""
+    async def take_over(self, session_id: str) -> None:
+        """Close the connection that holds the session; it has finished writing (so the
+        turn numbers can continue after its) and let go when this returns."""
         previous = self._holders.get(session_id)
-        if previous is not None and previous is not holder:
+        if previous is not None:
             await previous.hand_over()
+            self._holders.pop(session_id, None)
+
+    def hold(self, session_id: str, holder: Holder) -> None:
         self._holders[session_id] = holder
 
     def let_go(self, session_id: str, holder: Any) -> bool:
