@@ -137,21 +137,27 @@ def parse_client_message(raw: str) -> Start | Text | EndTurn | Command | Interru
         raise ProtocolError("bad_message", f"{kind}: {where}: {first['msg']}"[:300]) from None
 
 
-# A JSON string, escapes and all (the unrolled form: linear, no backtracking).
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
+# A JSON string once its escaped backslashes and quotes are gone: no `"` inside.
+_JSON_STRING = re.compile(r'"[^"]*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _too_deep(raw: str) -> bool:
+    """True when arrays and objects nest deeper than MAX_JSON_DEPTH (or do not pair up,
+    which json would refuse anyway). Linear in the frame and in C but for a loop of at
+    most MAX_JSON_DEPTH rounds: no regex here can backtrack (a frame of 30,000 `"\\`
+    took a backtracking string pattern minutes)."""
     if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:
         return False  # every ordinary message: no scan at all
-    depth = 0
-    for match in _BRACKETS.finditer(_JSON_STRING.sub('""', raw)):
-        depth += 1 if match.group() in "[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            return True
-    return False
+    plain = raw.replace("\\\\", "").replace('\\"', "")
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", plain))
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub("", brackets)  # one level a round, of either kind
+    return bool(brackets)
 
 
 def _bounded_int(digits: str) -> int:

@@ -138,6 +138,18 @@ def test_parser_limits():
     assert code("[" * 50_000 + "]" * 50_000) == "too_large"
     assert code('{"type":"text","text":"x","a":' + "[" * 20 + "]" * 20 + "}") == "bad_message"
     assert code('{"type":"text","text":"' + "y" * 10_001 + '"}') == "too_large"
+    # Depth counts objects and arrays alike: 8 levels pass, 9 do not.
+    assert isinstance(p.parse_client_message(json.dumps(
+        {"type": "text", "text": "x", "a": [[[[[[[1]]]]]]]})), p.Text)
+    assert code(json.dumps({"type": "text", "text": "x", "a": [[[[[[[[1]]]]]]]]})) == \
+        "bad_message"
+    # Frames built to make a pattern backtrack are refused in linear time.
+    import time
+
+    started = time.perf_counter()
+    for frame in ("[" * 10 + '"\\' * 30_000, '["\\"[' * 12_000, '[[[[[[[[[["' + "a" * 60_000):
+        assert code(frame) == "bad_message"
+    assert time.perf_counter() - started < 1.0
     # Brackets inside strings are not nesting.
     text = p.parse_client_message(json.dumps({"type": "text", "text": "[[[[[[[[[[[[{{{{"}))
     assert isinstance(text, p.Text)
