@@ -82,7 +82,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
     async def close(code: int) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
-            await websocket.close(code=code)
+            with contextlib.suppress(*GONE):
+                await websocket.close(code=code)
 
     conversation = Conversation(
         engines=state.engines, scheduler=state.scheduler, bank=state.bank, settings=settings,
