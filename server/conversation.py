@@ -1136,15 +1136,15 @@ class Conversation:
         text = done_text(turn)
         if self.scorer is not None and question is not None and text \
                 and turn.silence_since is None:  # in a pause, the preview scores instead
-            await self._content(question, text)
+            await self._content(question, text, urgent=False)
 
-    async def _content(self, question: Question, text: str) -> ContentResult:
+    async def _content(self, question: Question, text: str, urgent: bool = True) -> ContentResult:
         assert self.scorer is not None
         coverage = self._coverage.get(question.id)
         if self.lane is None:
             return await asyncio.to_thread(self.scorer.score, question, text, coverage)
         return await self.lane.run(self._lane_owner, self.scorer.score, question, text, coverage,
-                                   cost_s=len(text) * SCORING_S_PER_CHAR)
+                                   cost_s=len(text) * SCORING_S_PER_CHAR, urgent=urgent)
 
     async def _warm(self, question: Question) -> None:
         assert self.scorer is not None

@@ -109,6 +109,10 @@ class TokenBucket:
         return True
 
 
+#: Added to the rank of work nobody waits for: more than any owner's usage can be.
+SPECULATIVE_RANK = 1e6
+
+
 class FairLane:
     """CPU-heavy work of every session (content scoring), `width` jobs at a time.
 
@@ -142,12 +146,15 @@ class FairLane:
         seconds, at = self._usage.get(owner, (0.0, 0.0))
         return seconds * 0.5 ** ((time.monotonic() - at) / self.half_life_s)
 
-    async def run(self, owner: str, fn: Any, *args: Any, cost_s: float = 0.0) -> Any:
+    async def run(self, owner: str, fn: Any, *args: Any, cost_s: float = 0.0,
+                  urgent: bool = True) -> Any:
         """`fn(*args)` in a worker thread when its turn comes; `cost_s`: its expected
-        CPU seconds, charged to the owner at once (so a burst is not free)."""
+        CPU seconds, charged to the owner at once (so a burst is not free). Work nobody
+        waits for (`urgent=False`: scoring the words so far, to cache them) goes after
+        every job somebody does wait for."""
         big = cost_s >= self.big_cost_s
         self._charge(owner, cost_s)
-        await self._enter(owner, big)
+        await self._enter(owner, big, urgent)
         started = time.monotonic()
         try:
             return await asyncio.to_thread(fn, *args)
@@ -160,10 +167,11 @@ class FairLane:
     def _charge(self, owner: str, seconds: float) -> None:
         self._usage[owner] = (max(0.0, self.usage(owner) + seconds), time.monotonic())
 
-    async def _enter(self, owner: str, big: bool) -> None:
+    async def _enter(self, owner: str, big: bool, urgent: bool) -> None:
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._seq += 1
-        self._waiting.append((self.usage(owner), self._seq, big, turn))
+        rank = self.usage(owner) + (0.0 if urgent else SPECULATIVE_RANK)
+        self._waiting.append((rank, self._seq, big, turn))
         self._dispatch()
         try:
             await turn  # `_dispatch` took the place for this job
