@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     app.state.bank = question_bank
     app.state.slots = SessionSlots(settings.max_sessions)
     app.state.live = LiveSessions()
+    app.state.budgets = {}  # session id -> its api.ws.Budget, across reconnects
     # One scoring job at a time: the scorer embeds one text at a time anyway (its own
     # lock, server/scoring/content.py), and a lock is not fair; the lane is, so an
     # ordinary answer waits at most for the one long text already being embedded.

@@ -531,8 +531,6 @@ class Conversation:
                       self.session_id, len(self._unsaved))
             self._unsaved.clear()
         self.closed = True
-        if self.lane is not None:
-            self.lane.forget(self._lane_owner)
         self.interrupt()
         current = asyncio.current_task()
         others = [task for task in self._tasks if task is not current]
@@ -1157,8 +1155,8 @@ class Conversation:
 
     @property
     def _lane_owner(self) -> str:
-        # Per connection, not per session id: a session resumed elsewhere starts afresh.
-        return f"c{id(self)}"
+        # The session once there is one: reconnecting does not wipe a flooder's record.
+        return self.session_id or f"c{id(self)}"
 
     def _verbatim_options(self) -> TranscribeOptions:
         return TranscribeOptions(language=self.options.language, beam_size=1,

@@ -109,6 +109,8 @@ class TokenBucket:
         return True
 
 
+#: Owners remembered before the decayed ones are dropped.
+MAX_OWNERS = 4096
 #: Added to the rank of work nobody waits for: more than any owner's usage can be.
 SPECULATIVE_RANK = 1e6
 
@@ -166,6 +168,8 @@ class FairLane:
 
     def _charge(self, owner: str, seconds: float) -> None:
         self._usage[owner] = (max(0.0, self.usage(owner) + seconds), time.monotonic())
+        if len(self._usage) > MAX_OWNERS:  # forget those whose usage has decayed away
+            self._usage = {o: u for o, u in self._usage.items() if self.usage(o) > 0.01}
 
     async def _enter(self, owner: str, big: bool, urgent: bool) -> None:
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -212,5 +216,3 @@ class FairLane:
 
             self._timer = asyncio.get_running_loop().call_later(grace_left, again)
 
-    def forget(self, owner: str) -> None:
-        self._usage.pop(owner, None)

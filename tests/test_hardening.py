@@ -228,6 +228,19 @@ def test_text_budget_counts_characters_per_minute():
     assert budget.should_report() and not budget.should_report()
 
 
+def test_a_sessions_budget_outlives_its_connection():
+    from server.api import ws
+
+    budgets: dict = {}
+    first = ws.Budget(Settings())
+    assert ws.session_budget(budgets, "s1", first) is first
+    # A resume on a new connection gets the session's own budget, not a full one.
+    assert ws.session_budget(budgets, "s1", ws.Budget(Settings())) is first
+    for n in range(ws.MAX_KEPT_BUDGETS + 1):
+        ws.session_budget(budgets, f"x{n}", ws.Budget(Settings()))
+    assert len(budgets) <= ws.MAX_KEPT_BUDGETS
+
+
 async def test_fair_lane_runs_the_light_user_before_the_flooder():
     import time
 

@@ -35,6 +35,7 @@ AUDIO_BURST_S = 8.0
 #: receive loop sees the disconnect and ends the session; the session's own work (the
 #: summary already stored) is not aborted half way by the failed send.
 GONE = (WebSocketDisconnect, WebSocketDisconnected)
+MAX_KEPT_BUDGETS = 4096
 #: At most one `rate_limited` error a second: a flood is not answered with a flood.
 REPORT_EVERY_S = 1.0
 
@@ -60,6 +61,19 @@ class Budget:
             return False
         self._reported_at = now
         return True
+
+
+def session_budget(budgets: dict[str, Budget], session_id: str, current: Budget) -> Budget:
+    """The session's budget, kept across its connections: reconnecting with `resume`
+    must not refill it. The oldest are dropped past MAX_KEPT_BUDGETS."""
+    kept = budgets.get(session_id)
+    if kept is not None:
+        return kept
+    if len(budgets) >= MAX_KEPT_BUDGETS:
+        for old in list(budgets)[: MAX_KEPT_BUDGETS // 2]:
+            del budgets[old]
+    budgets[session_id] = current
+    return current
 
 
 def limited(what: str) -> p.ProtocolError:
@@ -142,6 +156,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                             if not conversation.started:
                                 slot.release()
                                 slot = None
+                        if conversation.started:
+                            budget = session_budget(state.budgets, conversation.session_id,
+                                                    budget)
                     else:
                         await conversation.handle_message(parsed)
             except p.ProtocolError as exc:
