@@ -7,10 +7,10 @@ A `viva serve` of `--root` (this checkout by default) in its own process, data i
 temporary folder. The candidate types answers to the seed questions (no speech: the
 figure is the server's reply, not the speech models) and times each answer's `score`
 and the interviewer's next `agent` from the moment the answer was sent. First with
-the server to itself ("quiet"), then while `--flooders` other sessions each send
-`--texts` different texts of `--chars` characters at once, as fast as the socket
-takes them ("flooded"). Prints a table; the issue's target is flooded within 0.3 s of
-quiet.
+the server to itself ("quiet"), then while `--flooders` other sessions, started
+beforehand (their first question asked), each send `--texts` different texts of
+`--chars` characters at once, as fast as the socket takes them ("flooded"). Prints
+a table; the issue's target is flooded within 0.3 s of quiet.
 """
 
 from __future__ import annotations
@@ -123,9 +123,17 @@ def flood_texts(texts: int, chars: int, seed: int) -> list[str]:
     return made
 
 
-async def flooder(ws_url: str, texts: list[str], flood: Flood, done: asyncio.Event) -> None:
+async def flooder(ws_url: str, texts: list[str], flood: Flood, ready: asyncio.Event,
+                  go: asyncio.Event, done: asyncio.Event) -> None:
     async with websockets.connect(ws_url, max_size=None) as ws:
         await ws.send(json.dumps({"type": "start", "tts": False}))
+        # A running session first (its first question asked, its rubric embedded): what
+        # is measured is the flood, not four sessions starting.
+        message = await recv_json(ws, 60)
+        while not (message["type"] == "agent" and message["kind"] == "question"):
+            message = await recv_json(ws, 60)
+        ready.set()
+        await go.wait()
 
         async def read() -> None:
             async for frame in ws:
@@ -190,7 +198,13 @@ async def run(args: argparse.Namespace, ws_url: str) -> list[list[object]]:
     flood = Flood()
     done = asyncio.Event()
     texts = [flood_texts(args.texts, args.chars, seed) for seed in range(args.flooders)]
-    floods = [asyncio.create_task(flooder(ws_url, mine, flood, done)) for mine in texts]
+    readies = [asyncio.Event() for _ in texts]
+    go = asyncio.Event()
+    floods = [asyncio.create_task(flooder(ws_url, mine, flood, ready, go, done))
+              for mine, ready in zip(texts, readies, strict=True)]
+    await asyncio.gather(*(ready.wait() for ready in readies))
+    await asyncio.sleep(1.0)  # their rubrics' embedding, started with their question
+    go.set()
     await asyncio.sleep(args.lead_s)  # the flood is under way when the candidate answers
     flooded = await candidate(ws_url, varied(answers, "flooded"), questions, args.timeout_s)
     done.set()
