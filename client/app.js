@@ -763,7 +763,8 @@ function onServerError(msg) {
     actions.push({ label: code === 'busy' ? 'Try again' : 'Start a new session', id: 'restart-btn', onClick: () => restart(false) });
   }
   const friendly = code === 'busy' ? `The server is busy right now. ${message}`
-    : code === 'bad_session' ? `This session cannot be resumed. ${message}` : message;
+    : code === 'bad_session' ? `This session cannot be resumed. ${message}`
+    : code === 'taken_over' ? 'This session continues in another tab or window.' : message;
   showBanner({ code: `server_${code}`, message: friendly, fatal, actions });
   if (fatal && session) {
     session.fatal = true;

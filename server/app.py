@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from server.api import http, sessions, ws
+from server.api.guard import Guard, GuardMiddleware
 from server.api.http import CLIENT_DIR
 from server.bank import QuestionBank, load_bank
 from server.config import Settings
@@ -20,9 +21,11 @@ from server.engines.registry import Engines, load_engines
 from server.engines.scheduler import TranscriptionScheduler
 from server.engines.tts import SpokenCache
 from server.interviewer.policy import opening_phrases
+from server.live import FairLane, LiveSessions, SessionSlots
 from server.prewarm import bank_sentences, prewarm
 from server.scoring.content import ContentScorer
 from server.store import open_store
+from server.store.check import check_database
 
 log = logging.getLogger("viva")
 
@@ -34,6 +37,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     settings.check_network_exposure()
     # The bank is validated here, before any model loads, so a broken file fails fast.
     question_bank = bank or load_bank(settings.questions_dirs)
+    # A damaged or missing-but-expected database stops start-up here, in one line,
+    # before anything loads (StoreError; `viva serve` prints it and exits 2).
+    check_database(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +69,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
         if settings.tts_prewarm and isinstance(cache, SpokenCache):
             app.state.prewarm = asyncio.create_task(prewarm(
                 cache, bank_sentences(question_bank), settings.tts_length_scale,
-                busy=lambda: app.state.active_sessions > 0))
+                busy=lambda: app.state.slots.active > 0))
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
         log.info("viva ready in %.1f s", app.state.ready_seconds)
         try:
@@ -76,13 +82,23 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
             await scheduler.close()
             await store.close()
 
-    app = FastAPI(title="viva", version="0.1.0", lifespan=lifespan)
+    # The API pages are served by server/api/http.py, so that on a keyed server they
+    # pass the key on to /openapi.json (which the guard keys as well).
+    app = FastAPI(title="viva", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None)
     app.state.settings = settings
     app.state.bank = question_bank
-    app.state.active_sessions = 0
+    app.state.slots = SessionSlots(settings.max_sessions)
+    app.state.live = LiveSessions()
+    app.state.budgets = {}  # session id -> its api.ws.Budget, across reconnects
+    # One scoring job at a time: the scorer embeds one text at a time anyway (its own
+    # lock, server/scoring/content.py), and a lock is not fair; the lane is, so an
+    # ordinary answer waits at most for the one long text already being embedded.
+    app.state.lane = FairLane(width=1)
     app.state.ready_seconds = None
     app.include_router(http.router)
     app.include_router(ws.router)
     app.include_router(sessions.router)
     app.mount("/static", StaticFiles(directory=CLIENT_DIR), name="static")
+    app.add_middleware(GuardMiddleware, guard=Guard(settings))
     return app

@@ -18,6 +18,8 @@ from urllib.parse import quote
 from server import __version__, memory
 from server.bank import CATEGORIES, BankError, load_bank
 from server.config import Settings, SettingsError
+from server.logs import install_redaction
+from server.store import StoreError
 from server.store.cli import add_subcommands as add_store_commands
 
 
@@ -27,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.engines.stt import resolve_whisper_model
     from server.engines.tts import resolve_piper_voice
+    from server.serving import uvicorn_config
 
     overrides = {k: v for k, v in {
         "host": args.host, "port": args.port, "data_dir": args.data_dir,
@@ -41,11 +44,13 @@ def _serve(args: argparse.Namespace) -> int:
         resolve_piper_voice(settings.tts_voice)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         app = create_app(settings)
-    except (SettingsError, BankError) as exc:
+    except (SettingsError, BankError, StoreError) as exc:
         print(f"viva: cannot start: {exc}", file=sys.stderr)
         return 2
     shown = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
-    key = f"?key={settings.access_key}" if settings.access_key else ""
+    # The key in the link only on a terminal: under Docker or systemd stdout is a log.
+    key = "" if not settings.access_key else \
+        f"?key={settings.access_key}" if sys.stdout.isatty() else "?key=(your access key)"
     memory.tune_native_memory()  # before the model threads start
     if args.open:  # the browser is on this machine: loopback, and the real key
         local = "localhost" if settings.host in ("0.0.0.0", "::", "127.0.0.1", "::1") else shown
@@ -53,8 +58,9 @@ def _serve(args: argparse.Namespace) -> int:
         open_when_listening(page + (f"?key={quote(settings.access_key, safe='')}"
                                     if settings.access_key else ""), settings.host, settings.port)
     print(f"viva: loading models; then open http://{shown}:{settings.port}/{key}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                ws_max_size=2 * 1024 * 1024)
+    config = uvicorn_config(app, settings.host, settings.port, args.log_level)
+    install_redaction()  # after uvicorn.Config, which sets up uvicorn's log handlers
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -174,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    install_redaction()
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

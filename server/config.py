@@ -35,7 +35,17 @@ class Settings(BaseSettings):
     access_key: str | None = None
     #: Extra origins allowed to open /ws (the page's own origin is always allowed).
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Extra names the server answers to in `Host` (a reverse proxy's, a LAN name);
+    #: loopback names, the bind address and the hosts of `allowed_origins` always are.
+    #: `*` turns the check off.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_sessions: int = 8
+    #: Seconds a /ws connection may stay open without sending `start`.
+    start_timeout_s: float = 30.0
+    #: Per session: client text messages per second (bursts of twice that pass).
+    rate_messages_per_s: float = 20.0
+    #: Per session: characters of typed text per minute (one burst of as many passes).
+    rate_text_chars_per_min: int = 20_000
 
     # Speech to text
     #: `bundled:tiny.en`, a faster-whisper size name (`base.en`, `small`), or a folder.
@@ -85,7 +95,7 @@ class Settings(BaseSettings):
     #: Extra folders of question YAML files merged into the bank.
     questions_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 
-    @field_validator("allowed_origins", "questions_dirs", mode="before")
+    @field_validator("allowed_origins", "allowed_hosts", "questions_dirs", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         # Environment variables carry lists as "a,b"; JSON lists also work.

@@ -43,6 +43,7 @@ from server.engines.stt import TranscribeOptions, Transcription, is_probable_hal
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
 from server.interviewer.speakable import speakable
+from server.live import FairLane, LiveSessions
 from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import TimedWord, measure
 from server.scoring.overall import Assessment, assess, session_averages
@@ -73,6 +74,15 @@ TAIL_KEEP_S = 0.25  # silence kept after the last speech frame for the final tra
 #: While the interviewer speaks, its own voice may leak back through the microphone;
 #: demand a clearer speech signal before treating it as barge-in.
 ECHO_GUARD_THRESHOLD = 0.65
+#: Content scoring's CPU cost, roughly (1.3 s for 9,000 characters on one core): how
+#: the fair lane tells a long text from an ordinary answer before it runs.
+SCORING_S_PER_CHAR = 1.5e-4
+#: What embedding a question's rubric is charged in the fair lane: 0.9 s cold, nothing
+#: once cached; charged as an ordinary job (below the lane's long-job mark), so that a
+#: new question's warm-up never waits out the grace other sessions' answers keep open.
+WARM_COST_S = 0.3
+#: At most one storage-failure `error` to the client in this many seconds.
+STORAGE_REPORT_EVERY_S = 10.0
 PARTIAL_WINDOW_S = 20.0  # the short-window transcription road (engines/stt.py)
 MIN_PARTIAL_S = 0.5
 #: Whisper drops "um" and "uh"; a disfluent prompt brings them back (at some cost in
@@ -181,6 +191,8 @@ class Conversation:
         scorer: ContentScorer | None = None,
         store: SessionStore | None = None,
         llm: ChatLLM | None = None,
+        live: LiveSessions | None = None,
+        lane: FairLane | None = None,
     ) -> None:
         self.engines = engines
         self.scheduler = scheduler
@@ -192,6 +204,16 @@ class Conversation:
         self.scorer = scorer
         self.store = store
         self.llm = llm
+        #: Which connection holds which session; None in tests that run one alone.
+        self.live = live
+        #: Where content scoring runs, shared fairly with the other sessions.
+        self.lane = lane
+        #: Another connection resumed this session: it is theirs now, hands off.
+        self.moved = False
+        #: Storage writes that failed, kept in order and tried again before the next one.
+        self._unsaved: list[Callable[[], Awaitable[Any]]] = []
+        self._unsaved_lock = asyncio.Lock()
+        self._storage_reported_at = -STORAGE_REPORT_EVERY_S
         self._llm_warned = False
         self.llm_stats = {"turns": 0, "fields_used": 0, "fields_fallback": 0}
         self.finished = False
@@ -263,7 +285,14 @@ class Conversation:
     # ------------------------------------------------------------------ client frames
 
     async def handle_text(self, raw: str) -> None:
-        message = p.parse_client_message(raw)
+        await self.handle_message(p.parse_client_message(raw))
+
+    @property
+    def replies_pending(self) -> int:
+        """Typed answers whose reply is still being worked out (scoring is CPU work)."""
+        return sum(1 for task in self._tasks if task.get_name() == "reply")
+
+    async def handle_message(self, message: p.ClientMessage) -> None:
         if isinstance(message, p.Start):
             if self.started:
                 raise p.ProtocolError("bad_message", "session already started")
@@ -319,11 +348,14 @@ class Conversation:
         if not questions:
             raise p.ProtocolError("bad_message", "no question matches these filters")
         self._begin(start, uuid.uuid4().hex[:12], secrets.token_urlsafe(18), questions)
+        if self.live is not None:
+            self.live.hold(self.session_id, self)
         if self.store is not None:
+            store = self.store
             options = start.model_dump(exclude={"resume"}) | {
                 "question_ids": [q.id for q in questions]}
-            await self._persist(self.store.create_session(self.session_id, self.token,
-                                                          start.mode, options))
+            await self._persist(lambda: store.create_session(self.session_id, self.token,
+                                                             start.mode, options), "the session")
         await self.send(p.SessionInfo(
             session_id=self.session_id, token=self.token, mode=start.mode,
             num_questions=len(questions) if start.mode == "interview" else None,
@@ -343,15 +375,34 @@ class Conversation:
         self.started = True
 
     async def _resume(self, start: p.Start) -> None:
-        """Continue a stored session where it stopped: same plan, same turn numbering."""
         request = start.resume
         assert request is not None
+        if self.live is None:
+            await self._resume_stored(start, request)
+            return
+        # Two resumes of one session at once would both take it over from each other.
+        async with self.live.locked(request.session_id):
+            await self._resume_stored(start, request)
+
+    async def _resume_stored(self, start: p.Start, request: p.ResumeRequest) -> None:
+        """Continue a stored session where it stopped: same plan, same turn numbering."""
         found = None
         if self.store is not None and await self.store.check_token(request.session_id,
                                                                    request.token):
             found = await self.store.get_session(request.session_id)
         if found is None:
             raise p.ProtocolError("bad_session", "unknown session or wrong token", fatal=True)
+        if found.get("status") == "completed":
+            raise p.ProtocolError("bad_session", "that session is over: its summary was given "
+                                  "and it cannot be resumed", fatal=True)
+        if self.live is not None and self.live.holder(request.session_id) is not None:
+            # Still live on another connection (a reconnect before the old socket was
+            # seen to die): close that one, let its writes land, then read it again so
+            # that the turn numbers continue after everything it said.
+            await self.live.take_over(request.session_id)
+            found = await self.store.get_session(request.session_id) if self.store else None
+            if found is None:
+                raise p.ProtocolError("bad_session", "unknown session or wrong token", fatal=True)
         stored = found.get("settings") or {}
         plan_ids = stored.get("question_ids") or []
         fields = {k: v for k, v in stored.items() if k in p.Start.model_fields and k != "resume"}
@@ -359,6 +410,8 @@ class Conversation:
             "sample_rate": start.sample_rate, "tts": start.tts, "question_ids": None})
         plan = [q for q in (self.bank.get(qid) for qid in plan_ids) if q is not None]
         self._begin(options, request.session_id, request.token, plan)
+        if self.live is not None:
+            self.live.hold(self.session_id, self)
         assert self.policy is not None
         best: dict[str, AnswerResult] = {}
         for turn in found.get("turns", []):
@@ -385,20 +438,53 @@ class Conversation:
                 discussed.append((question, best.get(question.id)))
         self.policy.restore(discussed)
         if self.store is not None:
-            await self._persist(self.store.mark_status(self.session_id, "active"))
+            store = self.store
+            await self._persist(lambda: store.mark_status(self.session_id, "active"), "the session")
         await self.send(p.SessionInfo(
             session_id=self.session_id, token=self.token, mode=options.mode,
             num_questions=len(plan) if options.mode == "interview" else None, resumed=True,
         ))
         self._spawn(self._perform(self.policy.resume()), "resume")
 
-    async def _persist(self, write: Awaitable[Any]) -> Any:
-        """A storage failure is logged; it never ends the live session."""
+    async def _persist(self, make: Callable[[], Awaitable[Any]], what: str,
+                       keep: bool = True) -> Any:
+        """Run one storage write. A failure never ends the live session: the candidate is
+        told (a non-fatal `storage` error) and the write is kept, in order, and tried
+        again before the next one and when the session ends (`keep=False`: a recording,
+        whose row goes on without it)."""
+        await self._retry_unsaved()
         try:
-            return await write
-        except Exception:
-            log.exception("session %s: storage write failed", self.session_id)
+            return await make()
+        except Exception as exc:
+            log.error("session %s: storage write failed (%s): %s", self.session_id, what,
+                      f"{type(exc).__name__}: {exc}"[:300])
+            if keep:
+                self._unsaved.append(make)
+            await self._report_storage(what, keep)
             return None
+
+    async def _retry_unsaved(self) -> bool:
+        """True when nothing is left unsaved."""
+        async with self._unsaved_lock:
+            while self._unsaved:
+                try:
+                    await self._unsaved[0]()
+                except Exception:
+                    return False
+                self._unsaved.pop(0)
+                if not self._unsaved:
+                    log.info("session %s: the kept storage writes landed", self.session_id)
+        return True
+
+    async def _report_storage(self, what: str, kept: bool) -> None:
+        now = time.monotonic()
+        if now - self._storage_reported_at < STORAGE_REPORT_EVERY_S:
+            return
+        self._storage_reported_at = now
+        then = ("it is kept and written again with the next turn" if kept
+                else "the rest of the turn is saved without it")
+        await self.send(p.Error(code="storage", fatal=False,
+                                message=f"the server could not save {what}; {then}"))
 
     def _select_questions(self, start: p.Start) -> list[Question]:
         if start.question_ids:
@@ -417,9 +503,11 @@ class Conversation:
         await self._saved()
         summary = self.summary()
         if self.store is not None and self.started:
+            store = self.store
             summary.review_url = f"/review/{self.session_id}?token={self.token}"
-            await self._persist(self.store.finish_session(
-                self.session_id, summary.model_dump(mode="json"), "completed"))
+            stored = summary.model_dump(mode="json")
+            await self._persist(lambda: store.finish_session(self.session_id, stored, "completed"),
+                                "the summary")
         self.finished = True
         await self.send(summary)
         await self.shutdown()
@@ -428,11 +516,20 @@ class Conversation:
     async def shutdown(self) -> None:
         """Cancel everything this session started; safe to call twice."""
         await self._saved()
-        if self.started and not self.finished and self.store is not None:
+        # Only the connection that still holds the session may mark it: after a resume
+        # elsewhere, this one's late clean-up must not call the live session interrupted.
+        held = self.live is None or self.live.let_go(self.session_id, self)
+        if self.started and not self.finished and self.store is not None and held:
             # The client went away without `stop`: keep the session, resumable.
             self.finished = True
-            await self._persist(self.store.finish_session(
-                self.session_id, self.summary().model_dump(mode="json"), "interrupted"))
+            store = self.store
+            stored = self.summary().model_dump(mode="json")
+            await self._persist(lambda: store.finish_session(self.session_id, stored,
+                                                             "interrupted"), "the session's end")
+        if self._unsaved and not await self._retry_unsaved():
+            log.error("session %s: %d storage write(s) could not be made and are lost",
+                      self.session_id, len(self._unsaved))
+            self._unsaved.clear()
         self.closed = True
         self.interrupt()
         current = asyncio.current_task()
@@ -441,6 +538,31 @@ class Conversation:
             task.cancel()
         if others:
             await asyncio.gather(*others, return_exceptions=True)
+
+    async def hand_over(self) -> None:
+        """Another connection resumed this session: stop here, let every write under
+        way land (the new connection reads the session after this returns), close this
+        socket with 4000, and never write the session's status."""
+        self.moved = True
+        self.finished = True
+        self.interrupt()
+        await self.send(p.Error(code="taken_over", fatal=True,
+                                message="this session was resumed on another connection"))
+        self.closed = True
+        current = asyncio.current_task()
+        writes = self._saves | self._agent_saves
+        others = [task for task in self._tasks if task is not current and task not in writes]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        await asyncio.gather(*self._saves, *self._agent_saves, return_exceptions=True)
+        await self._retry_unsaved()
+        if self.live is not None:
+            self.live.let_go(self.session_id, self)
+        try:
+            await self._close(4000)
+        except Exception:  # the old socket may already be gone; nothing to tell it
+            pass
 
     # ------------------------------------------------------------------ listening
 
@@ -737,7 +859,9 @@ class Conversation:
         assert self.store is not None
         # After the writes already under way, or one would put a withdrawn row back.
         await asyncio.gather(*self._saves, *self._agent_saves, return_exceptions=True)
-        await self._persist(self.store.withdraw_turns(self.session_id, turn_ids, questions_kept))
+        store = self.store
+        await self._persist(lambda: store.withdraw_turns(self.session_id, turn_ids, questions_kept),
+                            "a withdrawn reply")
 
     async def _finish_turn(self, turn: Turn, audio: np.ndarray) -> None:
         results = [await _settled(piece.plain) for piece in turn.pieces]
@@ -846,7 +970,10 @@ class Conversation:
             # Committed before the interviewer moves on: a crash now loses nothing said.
             # The recording follows in the background (awaited, never cancelled, when
             # the session ends): writing it would hold up the reply.
-            await self._save_candidate_turn(record, turn, words, None)
+            # Shielded and among `_saves`: a `stop` right after the score cancels this
+            # reply, but the session's end waits for the row instead of losing it.
+            await asyncio.shield(self._save_soon(self._save_candidate_turn(record, turn, words,
+                                                                           None)))
             if audio is not None:
                 self._save_soon(self._save_candidate_turn(record, turn, words, audio))
             if content is not None and spoken and late and verbatim is not None:
@@ -914,19 +1041,23 @@ class Conversation:
             return
         if audio is not None and len(audio):
             pcm = float_to_pcm16(audio)
+            store = self.store
             record.audio_path = await self._persist(
-                self.store.save_audio(self.session_id, record.turn_id, pcm, TARGET_RATE))
+                lambda: store.save_audio(self.session_id, record.turn_id, pcm, TARGET_RATE),
+                "the recording of your answer", keep=False)
             if record.withdrawn:
                 return  # the turn went on: its longer audio and text are saved later
         audio_path = record.audio_path
         score = record.score
-        await self._persist(self.store.add_turn(self.session_id, {
+        row = {
             "turn_id": record.turn_id, "speaker": "candidate", "kind": kind,
             "text": record.text, "question_id": record.question_id, "words": words,
             "segments": turn.segments if turn else None, "score": score,
             "metrics": score.metrics if score else None,
             "feedback": score.feedback if score else None, "audio_path": audio_path,
-        }))
+        }
+        store = self.store
+        await self._persist(lambda: store.add_turn(self.session_id, row), "your answer")
 
     def _start_preview(self, turn: Turn, text: str) -> None:
         """Work out the reply to `text` now, while the endpointer still listens: the
@@ -977,10 +1108,11 @@ class Conversation:
             return None  # something was said in between: the preview is stale
         return ready
 
-    def _save_soon(self, write: Awaitable[Any]) -> None:
+    def _save_soon(self, write: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(write)
         self._saves.add(task)
         task.add_done_callback(self._saves.discard)
+        return task
 
     async def _saved(self) -> None:
         """Wait for the candidate's rows being written, so that rows keep their order."""
@@ -1002,12 +1134,29 @@ class Conversation:
         text = done_text(turn)
         if self.scorer is not None and question is not None and text \
                 and turn.silence_since is None:  # in a pause, the preview scores instead
-            await self._content(question, text)
+            await self._content(question, text, urgent=False)
 
-    async def _content(self, question: Question, text: str) -> ContentResult:
+    async def _content(self, question: Question, text: str, urgent: bool = True) -> ContentResult:
         assert self.scorer is not None
-        return await asyncio.to_thread(self.scorer.score, question, text,
-                                       self._coverage.get(question.id))
+        coverage = self._coverage.get(question.id)
+        if self.lane is None:
+            return await asyncio.to_thread(self.scorer.score, question, text, coverage)
+        return await self.lane.run(self._lane_owner, self.scorer.score, question, text, coverage,
+                                   cost_s=len(text) * SCORING_S_PER_CHAR, urgent=urgent)
+
+    async def _warm(self, question: Question) -> None:
+        assert self.scorer is not None
+        if self.lane is None:
+            await asyncio.to_thread(self.scorer.warm, question)
+            return
+        # Through the lane: it holds the scorer's one embedding at a time, so outside
+        # the lane four new sessions' rubrics would hold up another's answer.
+        await self.lane.run(self._lane_owner, self.scorer.warm, question, cost_s=WARM_COST_S)
+
+    @property
+    def _lane_owner(self) -> str:
+        # The session once there is one: reconnecting does not wipe a flooder's record.
+        return self.session_id or f"c{id(self)}"
 
     def _verbatim_options(self) -> TranscribeOptions:
         return TranscribeOptions(language=self.options.language, beam_size=1,
@@ -1082,7 +1231,7 @@ class Conversation:
             question = self.bank.get(move.question_id)
             if question is not None:
                 # Embedding a question's rubric takes ~0.9 s cold; do it while it is asked.
-                self._spawn(asyncio.to_thread(self.scorer.warm, question), "warm")
+                self._spawn(self._warm(question), "warm")
         self._utterance_counter += 1
         uid = f"u{self._utterance_counter}"
         self.records.append(TurnRecord(uid, "interviewer", move.text, move.question_id, move.kind))
@@ -1101,12 +1250,14 @@ class Conversation:
         if move.kind == "question" and move.question_id and move.index is not None:
             question = self.bank.get(move.question_id)
             if question is not None:
-                await self._persist(self.store.add_question(
-                    self.session_id, move.index, question.id, question.category, question.prompt))
-        await self._persist(self.store.add_turn(self.session_id, {
-            "turn_id": uid, "speaker": "interviewer", "kind": move.kind, "text": move.text,
-            "question_id": move.question_id,
-        }))
+                store, index = self.store, move.index
+                await self._persist(lambda: store.add_question(
+                    self.session_id, index, question.id, question.category, question.prompt),
+                    "the question asked")
+        store = self.store
+        row = {"turn_id": uid, "speaker": "interviewer", "kind": move.kind, "text": move.text,
+               "question_id": move.question_id}
+        await self._persist(lambda: store.add_turn(self.session_id, row), "the interviewer's turn")
 
     async def _speak(self, move: Move, synthesis: Synthesis | None = None) -> None:
         agent = self._agent_message(move)

@@ -7,6 +7,7 @@ The one place where the JSON shapes live. Client messages ignore unknown fields
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -14,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 10_000
+#: Deepest nesting of arrays and objects in a client message: the deepest valid one is 2.
+MAX_JSON_DEPTH = 8
+#: Longest JSON integer taken: Python refuses to parse past 4,300 digits with a
+#: ValueError, and no field needs more than a few.
+MAX_INT_DIGITS = 20
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 48000
 
@@ -22,7 +28,8 @@ Mode = Literal["interview", "drill"]
 Difficulty = Literal["easy", "medium", "hard"]
 AgentKind = Literal["greeting", "question", "followup", "hint", "feedback", "ack", "closing"]
 ErrorCode = Literal[
-    "not_started", "bad_message", "bad_audio", "too_large", "bad_session", "busy", "internal"
+    "not_started", "bad_message", "bad_audio", "too_large", "bad_session", "busy", "internal",
+    "rate_limited", "storage", "taken_over",
 ]
 
 
@@ -93,22 +100,33 @@ class ProtocolError(Exception):
 
 
 def parse_client_message(raw: str) -> Start | Text | EndTurn | Command | Interrupt | Stop:
-    """Parse one text frame; raise ProtocolError with the protocol's code on any fault."""
-    if len(raw) > MAX_TEXT_CHARS + 1000:
-        # The frame as a whole is too big to be a valid message with a 10,000-char text.
-        raise ProtocolError("too_large", f"message of {len(raw)} characters is too large")
+    """Parse one text frame; raise ProtocolError with the protocol's code on any fault.
+
+    Every limit is checked before the parser runs or inside it, so no input reaches
+    code that can fail on it: the size, the nesting depth, integers too long to
+    convert, and lone surrogates (valid JSON escapes that no UTF-8 can encode, so the
+    first reply quoting them would fail)."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ProtocolError("too_large", f"message of {len(raw)} characters is over 64 KiB")
+    if _too_deep(raw):
+        raise ProtocolError("bad_message", f"message is nested deeper than {MAX_JSON_DEPTH}")
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
+        data = json.loads(raw, parse_int=_bounded_int)
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise ProtocolError("bad_message", "message is not valid JSON") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "message must be a JSON object")
+    if _SURROGATE_ESCAPE.search(raw) and _has_surrogate(data):
+        raise ProtocolError("bad_message", "message holds a lone surrogate (\\ud800-\\udfff)")
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ProtocolError("bad_message", "message has no string 'type' field")
     if kind not in CLIENT_TYPES:
         raise ProtocolError("bad_message", f"unknown message type {kind[:40]!r}")
     text = data.get("text")
+    # Characters of the text itself: `\u00e9` in the frame is one character, not six.
     if kind == "text" and isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
         raise ProtocolError("too_large", f"text of {len(text)} characters is over {MAX_TEXT_CHARS}")
     try:
@@ -116,7 +134,50 @@ def parse_client_message(raw: str) -> Start | Text | EndTurn | Command | Interru
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"][1:]) or kind
-        raise ProtocolError("bad_message", f"{kind}: {where}: {first['msg']}") from None
+        raise ProtocolError("bad_message", f"{kind}: {where}: {first['msg']}"[:300]) from None
+
+
+# A JSON string once its escaped backslashes and quotes are gone: no `"` inside.
+_JSON_STRING = re.compile(r'"[^"]*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _too_deep(raw: str) -> bool:
+    """True when arrays and objects nest deeper than MAX_JSON_DEPTH (or do not pair up,
+    which json would refuse anyway). Linear in the frame and in C but for a loop of at
+    most MAX_JSON_DEPTH rounds: no regex here can backtrack (a frame of 30,000 `"\\`
+    took a backtracking string pattern minutes)."""
+    if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:
+        return False  # every ordinary message: no scan at all
+    plain = raw.replace("\\\\", "").replace('\\"', "")
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", plain))
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub("", brackets)  # one level a round, of either kind
+    return bool(brackets)
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ProtocolError("bad_message", f"integer of {len(digits)} digits is too long")
+    return int(digits)
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 # --------------------------------------------------------------------------- server

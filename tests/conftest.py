@@ -52,12 +52,14 @@ class LiveServer:
     def __init__(self, app, port: int) -> None:
         import uvicorn
 
+        from server.serving import uvicorn_options
+
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}/ws"
         self.app = app
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                ws_max_size=2 * 1024 * 1024)
+                                **uvicorn_options())
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

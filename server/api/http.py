@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 
 from server.bank import CATEGORIES
 from server.resources import shipped_dir
@@ -19,6 +21,23 @@ async def index() -> FileResponse:
     return FileResponse(CLIENT_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+def _openapi_url(request: Request) -> str:
+    # On a keyed server /openapi.json needs the key too (server/api/guard.py), and these
+    # pages fetch it from script: hand the key the page was opened with on to that fetch.
+    key = request.query_params.get("key")
+    return "/openapi.json" + (f"?key={quote(key, safe='')}" if key else "")
+
+
+@router.get("/docs", include_in_schema=False)
+async def swagger(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url=_openapi_url(request), title="viva - API")
+
+
+@router.get("/redoc", include_in_schema=False)
+async def redoc(request: Request) -> HTMLResponse:
+    return get_redoc_html(openapi_url=_openapi_url(request), title="viva - API")
+
+
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, object]:
     state = request.app.state
@@ -27,7 +46,7 @@ async def healthz(request: Request) -> dict[str, object]:
         "models": state.engines.describe(),
         "llm": state.settings.llm_model if state.settings.llm_enabled else None,
         "questions": len(state.bank),
-        "active_sessions": state.active_sessions,
+        "active_sessions": state.slots.active,
         "max_sessions": state.settings.max_sessions,
         "ready_seconds": state.ready_seconds,
     }

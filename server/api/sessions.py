@@ -8,13 +8,13 @@ that does not exist, so a URL reveals nothing about which sessions exist.
 from __future__ import annotations
 
 import ipaddress
-import secrets
 from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from server.api.guard import key_matches
 from server.api.http import CLIENT_DIR
 from server.store import SessionStore
 from server.store.audio import resolve_audio
@@ -34,9 +34,7 @@ def _store(request: Request) -> SessionStore:
 
 
 def _key_ok(request: Request, key: str | None) -> bool:
-    expected = request.app.state.settings.access_key
-    return bool(expected) and key is not None and secrets.compare_digest(
-        key.encode("utf-8"), expected.encode("utf-8"))
+    return key_matches(key, request.app.state.settings.access_key)
 
 
 def _may_list(request: Request, key: str | None) -> bool:

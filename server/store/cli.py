@@ -1,4 +1,4 @@
-"""`viva sessions` and `viva export`: read the store from the command line.
+"""`viva sessions`, `viva export` and `viva backup`: the store from the command line.
 
 Registered on the main parser by `server.cli` through `add_subcommands`. These
 commands migrate the schema if needed but never mark sessions interrupted: a
@@ -17,6 +17,7 @@ from typing import Any
 
 from server.config import Settings, SettingsError
 from server.store import SessionStore, StoreError, open_store
+from server.store.check import backup
 from server.store.db import database_url
 from server.store.export import to_json, to_markdown, with_bank
 
@@ -34,6 +35,11 @@ def add_subcommands(subparsers: Any) -> None:
     export.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
     export.add_argument("--data-dir", type=Path, default=None, help="default ./data")
     export.set_defaults(func=export_command)
+    copy = subparsers.add_parser("backup", help="copy the SQLite database, safely while "
+                                 "viva runs (recordings stay in the data folder's audio/)")
+    copy.add_argument("path", type=Path, help="the new file to write")
+    copy.add_argument("--data-dir", type=Path, default=None, help="default ./data")
+    copy.set_defaults(func=backup_command)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -137,3 +143,14 @@ def _bank(settings: Settings) -> Any:
         return load_bank(settings.questions_dirs)
     except BankError:
         return None
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+        count = backup(settings, args.path)
+    except (SettingsError, StoreError, OSError) as exc:
+        print(f"viva: {exc}", file=sys.stderr)
+        return 2
+    print(f"backed up {count} session(s) to {args.path}", file=sys.stderr)
+    return 0
