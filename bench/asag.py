@@ -304,6 +304,9 @@ def main() -> None:
                         help="at most this many answers per split (a quick look)")
     args = parser.parse_args()
     started = time.perf_counter()
+    if not DATA.is_dir():
+        raise SystemExit(f"{DATA}: the public short-answer sets are not there (they sit in the "
+                         "shared/ folder beside the repository)")
     embed = CachedEmbed()
     semeval = [i for name in SETS.values() for i in load(name)]
     mohler = load("mohler2011_unt_v2.jsonl")

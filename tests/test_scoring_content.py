@@ -157,3 +157,13 @@ def test_a_point_without_claim_structure_is_judged_by_the_learned_matcher(scorer
     result = scorer.score(rubric, "You get average constant time lookup of a value by its key.")
     assert "lookup" in result.covered_ids
     assert "collisions" not in result.covered_ids
+
+
+def test_a_wrong_claim_in_a_follow_up_is_named_though_the_point_was_covered(scorer, bank):
+    question = bank.get("bias-variance")
+    first = scorer.score(question, FULL_BV)
+    second = scorer.score(question, "Um, bias is like when the data is biased, like unfair",
+                          previous=first.points)
+    bias = next(p for p in second.points if p.id == "bias-definition")
+    assert bias.covered and bias.misconception
+    assert assess(question, second, None).feedback.startswith("Careful")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Protocol
 
@@ -166,7 +166,8 @@ class ContentScorer:
             found = self._cover(question, kp, said)
             before = earlier.get(kp.id)
             if before is not None and before.covered and not found.covered:
-                found = before  # coverage accumulates across follow-ups
+                # Coverage accumulates across follow-ups; a wrong claim made now is still named.
+                found = replace(before, misconception=found.misconception)
             points.append(found)
         return ContentResult(points, weighted_content(points))
 

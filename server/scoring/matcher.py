@@ -31,7 +31,8 @@ from server.scoring.text import STOPWORDS
 
 FEATURES_PLAIN = ("bias", "span_sim", "answer_sim", "recall", "on_topic", "negation", "length")
 FEATURES_EXAMPLES = (*FEATURES_PLAIN, "right_sim", "wrong_sim", "right_words", "wrong_words",
-                     "nearest_vote", "nearest_words_vote")
+                     "nearest_vote", "nearest_words_vote", "nearest_3_vote", "nearest_10_vote",
+                     "weighted_vote", "own_words_vote", "right_own_words", "wrong_own_words")
 #: Graded examples that vote: the nearest few, by meaning and by words.
 NEIGHBOURS = 5
 
@@ -87,8 +88,16 @@ def features(item: MatchInput) -> np.ndarray:
     sims = np.asarray(item.example_sims, dtype=np.float64)
     right = np.asarray(item.example_covered, dtype=bool)
     words = np.asarray([_overlap(said, content_words(t)) for t in item.example_texts], dtype=np.float64)
+    # The same overlaps without the question's words: an answer that repeats the question
+    # is close to every other answer that does (5-fold cross-validation on the training
+    # split: 0.811 -> 0.815 macro-F1 with these and the wider votes).
+    own = said - asked
+    own_words = np.asarray([_overlap(own, content_words(t) - asked) for t in item.example_texts],
+                           dtype=np.float64)
     row += [_best(sims[right]), _best(sims[~right]), _best(words[right]), _best(words[~right]),
-            _vote(sims, right), _vote(words, right)]
+            _vote(sims, right), _vote(words, right), _vote(sims, right, 3), _vote(sims, right, 10),
+            _weighted_vote(sims, right), _vote(own_words, right),
+            _best(own_words[right]), _best(own_words[~right])]
     return np.asarray(row, dtype=np.float64)
 
 
@@ -96,12 +105,21 @@ def _best(values: np.ndarray) -> float:
     return float(values.max()) if values.size else 0.0
 
 
-def _vote(closeness: np.ndarray, right: np.ndarray) -> float:
-    """Share of the nearest graded examples that covered the point (0.5 with none)."""
+def _vote(closeness: np.ndarray, right: np.ndarray, k: int = NEIGHBOURS) -> float:
+    """Share of the `k` nearest graded examples that covered the point (0.5 with none)."""
     if not closeness.size:
         return 0.5
-    nearest = np.argsort(-closeness, kind="stable")[:NEIGHBOURS]
+    nearest = np.argsort(-closeness, kind="stable")[:k]
     return float(right[nearest].mean())
+
+
+def _weighted_vote(closeness: np.ndarray, right: np.ndarray, k: int = 10) -> float:
+    """The ten nearest examples' vote, each weighted by its cosine."""
+    if not closeness.size:
+        return 0.5
+    nearest = np.argsort(-closeness, kind="stable")[:k]
+    weights = np.maximum(closeness[nearest], 0.0) + 1e-6
+    return float((weights * right[nearest]).sum() / weights.sum())
 
 
 @dataclass(frozen=True)
