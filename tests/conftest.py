@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import shutil
@@ -170,3 +172,17 @@ def chromium_path() -> str | None:
             return found
     return None
 
+
+async def recv_until(ws, kind: str, within: float = 20.0, seen: list | None = None) -> dict:
+    """The next text message of type `kind` (binary frames skipped; all kept in `seen`)."""
+    async def loop() -> dict:
+        while True:
+            frame = await ws.recv()
+            if isinstance(frame, bytes):
+                continue
+            message = json.loads(frame)
+            if seen is not None:
+                seen.append(message)
+            if message["type"] == kind:
+                return message
+    return await asyncio.wait_for(loop(), within)

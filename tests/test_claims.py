@@ -48,3 +48,28 @@ def test_contractions_split():
 
 def test_a_claim_without_concepts_is_never_stated():
     assert not Claim.of([]).stated_in(claim_words("anything at all"))
+
+
+def test_a_contrasted_subject_binds_what_is_said_after_it():
+    lasso = Claim.of([("l one", "lasso"), ("exactly zero", "absolute value")], rivals=["l two", "ridge"])
+    assert lasso.stated_in(claim_words("L one uses the absolute value, so weights hit exactly zero."))
+    swapped = "L one squares the weights, and L two uses the absolute value so weights hit exactly zero."
+    assert not lasso.stated_in(claim_words(swapped))
+    assert lasso.stated_in(claim_words("Unlike L two, L one drives weights to exactly zero."))
+
+
+def test_a_predicate_before_a_contrasted_subject_stays_in_its_sentence():
+    boosting = Claim.of([("boosting",), ("reduce bias", "cuts bias")], rivals=["bagging"])
+    assert boosting.stated_in(claim_words("To reduce bias, use boosting."))
+    assert not boosting.stated_in(claim_words("It is there to reduce bias. Boosting trains in parallel."))
+
+
+def test_a_subject_inside_a_longer_rival_is_the_rival():
+    batch = Claim.of([("batch",), ("whole dataset",)], rivals=["mini batch"])
+    assert batch.stated_in(claim_words("Batch gradient descent uses the whole dataset."))
+    assert not batch.stated_in(claim_words("Mini batch uses the whole dataset."))
+
+
+def test_a_sentence_end_stops_a_phrasing_and_a_negation():
+    assert not find(claim_words("more. Data is great"), Phrasing.of("more data"))
+    assert find(claim_words("Not quite. It will reduce variance"), Phrasing.of("reduce variance"))

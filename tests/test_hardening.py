@@ -20,21 +20,7 @@ import websockets
 
 from server import protocol as p
 from server.config import Settings
-from tests.conftest import ROOT
-
-
-async def recv_until(ws, kind: str, within: float = 20.0, seen: list | None = None) -> dict:
-    async def loop() -> dict:
-        while True:
-            frame = await ws.recv()
-            if isinstance(frame, bytes):
-                continue
-            message = json.loads(frame)
-            if seen is not None:
-                seen.append(message)
-            if message["type"] == kind:
-                return message
-    return await asyncio.wait_for(loop(), within)
+from tests.conftest import ROOT, recv_until
 
 
 async def closed_with(ws, within: float = 10.0) -> tuple[int, str]:

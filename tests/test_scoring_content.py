@@ -152,7 +152,8 @@ def test_a_point_without_claim_structure_is_judged_by_the_learned_matcher(scorer
 
     rubric = Rubric("custom", "What does a hash map give you?", (
         KeyPoint(id="lookup", text="A hash map finds a value by its key in constant time on average."),
-        KeyPoint(id="collisions", text="Two keys can hash to the same bucket, a collision, which chaining handles."),
+        KeyPoint(id="collisions",
+                 text="Two keys can hash to the same bucket, a collision, which chaining handles."),
     ))
     result = scorer.score(rubric, "You get average constant time lookup of a value by its key.")
     assert "lookup" in result.covered_ids

@@ -8,19 +8,11 @@ import json
 import pytest
 import websockets
 
+from tests.conftest import recv_until
+
 pytestmark = pytest.mark.slow
 
 
-async def recv_until(ws, kind: str, within: float = 20.0) -> dict:
-    async def loop() -> dict:
-        while True:
-            frame = await ws.recv()
-            if isinstance(frame, bytes):
-                continue
-            message = json.loads(frame)
-            if message["type"] == kind:
-                return message
-    return await asyncio.wait_for(loop(), within)
 
 
 async def test_before_start_then_every_error_row_session_goes_on(server):

@@ -88,11 +88,7 @@ class Claim:
     @classmethod
     def of(cls, requires: Sequence[Concept], rivals: Sequence[str] = ()) -> Claim:
         concepts = tuple(tuple(Phrasing.of(p) for p in group if p.strip()) for group in requires)
-        own = [ph.words for group in concepts for ph in group]
-        kept = tuple(dict.fromkeys(
-            ph for ph in (Phrasing.of(r) for r in rivals)
-            if ph.words and not any(_contains(words, ph.words) for words in own)))
-        return cls(concepts, kept)
+        return cls(concepts, tuple(dict.fromkeys(ph for ph in map(Phrasing.of, rivals) if ph.words)))
 
     def __bool__(self) -> bool:
         return bool(self.concepts)
@@ -107,12 +103,19 @@ class Claim:
                  for group in self.concepts]
         if not all(found):
             return False
-        rivals = [hit for phrasing in self.rivals for hit in occurrences(words, phrasing, negation=False)
-                  if not _after_contrast(words, hit[0]) and not any(_overlap(hit, s) for s in found[0])]
+        named = [hit for phrasing in self.rivals for hit in occurrences(words, phrasing, negation=False)]
+        # A subject inside a longer rival is the rival ("batch" in "mini batch").
+        found[0] = [s for s in found[0] if not any(_inside(s, r) for r in named)]
+        if not found[0]:
+            return False
+        # A rival's words inside one of this claim's own findings are this claim's.
+        own = [hit for hits in found for hit in hits]
+        rivals = [hit for hit in named if not _after_contrast(words, hit[0])
+                  and not any(_overlap(hit, o) for o in own)]
         for combination in itertools.islice(itertools.product(*found), MAX_COMBINATIONS):
             low = min(hit[0] for hit in combination)
             high = max(hit[1] for hit in combination)
-            if high - low + 1 <= max_spread and _bound(words, combination, found[0], rivals):
+            if high - low + 1 <= max_spread and _bound(words, combination, found[0], rivals, bool(self.rivals)):
                 return True
         return False
 
@@ -128,12 +131,12 @@ CONTRASTS = frozenset({"unlike", "than", "versus", "vs", "compar", "opposed"})
 
 
 def _bound(words: Sequence[str], combination: tuple[tuple[int, int], ...],
-           subjects: list[tuple[int, int]], rivals: list[tuple[int, int]]) -> bool:
+           subjects: list[tuple[int, int]], rivals: list[tuple[int, int]], contrasted: bool) -> bool:
     """Each predicate finding's nearest subject mention before it is this claim's subject;
     a predicate before its subject is one only within the same sentence ("to cut bias,
     use boosting"), not in the sentence before ("It reduces bias. Boosting is ...").
     Only for subjects a question contrasts: elsewhere the first concept need be no subject."""
-    if not rivals:
+    if not contrasted:
         return True
     subject = combination[0]
     mentions = [(s, True) for s in subjects] + [(r, False) for r in rivals]
@@ -153,13 +156,13 @@ def _after_contrast(words: Sequence[str], start: int) -> bool:
     return any(w in CONTRASTS for w in words[max(0, start - 2): start])
 
 
+def _inside(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """`a` lies within `b`, which is longer."""
+    return b[0] <= a[0] and a[1] <= b[1] and b[1] - b[0] > a[1] - a[0]
+
+
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
-
-
-def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
-    n = len(needle)
-    return any(tuple(haystack[i:i + n]) == tuple(needle) for i in range(len(haystack) - n + 1))
 
 
 def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True) -> list[tuple[int, int]]:
