@@ -91,9 +91,10 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     app.state.slots = SessionSlots(settings.max_sessions)
     app.state.live = LiveSessions()
     app.state.budgets = {}  # session id -> its api.ws.Budget, across reconnects
-    # One scoring job at a time: the scorer embeds one text at a time anyway (its own
-    # lock, server/scoring/content.py), and a lock is not fair; the lane is, so an
-    # ordinary answer waits at most for the one long text already being embedded.
+    # One scoring job at a time: where the scorer embeds (points without claims) it
+    # embeds one text at a time anyway (its own lock, server/scoring/content.py), and a
+    # lock is not fair; the lane is, so an ordinary answer waits at most for the one
+    # long text already being scored.
     app.state.lane = FairLane(width=1)
     app.state.ready_seconds = None
     app.include_router(http.router)

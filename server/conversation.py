@@ -77,8 +77,9 @@ ECHO_GUARD_THRESHOLD = 0.65
 #: Content scoring's CPU cost, roughly (1.3 s for 9,000 characters on one core): how
 #: the fair lane tells a long text from an ordinary answer before it runs.
 SCORING_S_PER_CHAR = 1.5e-4
-#: What embedding a question's rubric is charged in the fair lane: 0.9 s cold, nothing
-#: once cached; charged as an ordinary job (below the lane's long-job mark), so that a
+#: What compiling a question's rubric is charged in the fair lane: a few ms for a bank
+#: question (claims, no model), up to 0.9 s for one whose points the learned matcher
+#: judges (their texts are embedded), nothing once cached; charged as an ordinary job (below the lane's long-job mark), so that a
 #: new question's warm-up never waits out the grace other sessions' answers keep open.
 WARM_COST_S = 0.3
 #: At most one storage-failure `error` to the client in this many seconds.
@@ -1128,8 +1129,9 @@ class Conversation:
         return Transcription(text=filler_text(turn))
 
     async def _score_so_far(self, turn: Turn) -> None:
-        """Score the words so far and forget the result: the scorer keeps their span
-        embeddings, so the score at the end of the turn only embeds the last words."""
+        """Score the words so far and forget the result: for a question the learned matcher
+        judges, the scorer keeps their span embeddings, so the score at the end of the turn
+        only embeds the last words (a claim-judged bank question costs a few ms either way)."""
         question = self.policy.current.question if self.policy and self.policy.current else None
         text = done_text(turn)
         if self.scorer is not None and question is not None and text \
@@ -1230,7 +1232,8 @@ class Conversation:
         if move.kind == "question" and move.question_id and self.scorer is not None:
             question = self.bank.get(move.question_id)
             if question is not None:
-                # Embedding a question's rubric takes ~0.9 s cold; do it while it is asked.
+                # Compile the question's rubric while it is asked (claims: ms; embedded
+                # points of a question without claims: ~0.9 s cold).
                 self._spawn(self._warm(question), "warm")
         self._utterance_counter += 1
         uid = f"u{self._utterance_counter}"

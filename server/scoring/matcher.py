@@ -11,8 +11,10 @@ split only (`python -m bench.asag --calibrate` writes server/scoring/calibration
   words do not count: repeating the question states nothing), and how much of the
   answer is about the point's and the question's words at all;
 * negation: the answer and the point disagree on "not";
-* examples, when the key point has them: the closest known right phrasing (the bank's
-  multi-word terms) against the closest known wrong one (its misconceptions).
+* examples, when the key point has graded example answers (`KeyPoint.examples`): the
+  closest right and wrong ones by meaning and by words, and the votes of the nearest.
+  The point's other phrasings (the bank's multi-word terms, a benchmark's other
+  reference answers) count as statements of it.
 
 Pure NumPy; the weights are plain numbers in calibration.py.
 """
