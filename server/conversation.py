@@ -79,8 +79,9 @@ ECHO_GUARD_THRESHOLD = 0.65
 SCORING_S_PER_CHAR = 1.5e-4
 #: What compiling a question's rubric is charged in the fair lane: a few ms for a bank
 #: question (claims, no model), up to 0.9 s for one whose points the learned matcher
-#: judges (their texts are embedded), nothing once cached; charged as an ordinary job (below the lane's long-job mark), so that a
-#: new question's warm-up never waits out the grace other sessions' answers keep open.
+#: judges (their texts are embedded), nothing once cached; charged as an ordinary job
+#: (below the lane's long-job mark), so that a new question's warm-up never waits out
+#: the grace other sessions' answers keep open.
 WARM_COST_S = 0.3
 #: At most one storage-failure `error` to the client in this many seconds.
 STORAGE_REPORT_EVERY_S = 10.0

@@ -115,7 +115,8 @@ class Claim:
         for combination in itertools.islice(itertools.product(*found), MAX_COMBINATIONS):
             low = min(hit[0] for hit in combination)
             high = max(hit[1] for hit in combination)
-            if high - low + 1 <= max_spread and _bound(words, combination, found[0], rivals, bool(self.rivals)):
+            if high - low + 1 <= max_spread and _bound(words, combination, found[0], rivals,
+                                                        bool(self.rivals)):
                 return True
         return False
 
