@@ -4,7 +4,7 @@ misconception reports on answers that state none, and where the evidence falls.
     python -m bench.coverage            # both labeled sets, a table per split
     python -m bench.coverage --errors   # and every wrong judgement, to read
 
-The labeled sets (tests/data/coverage_tune.yaml, coverage_tune2.yaml, coverage_holdout.yaml) were written
+The labeled sets (tests/data/coverage_tune*.yaml, coverage_holdout.yaml) were written
 and labeled by hand before the scorer was tuned on them; the hold-out set was written
 by another author and is never tuned on. Each answer lists every key point of its
 question as covered (with the quote that carries it) or not, and the wrong claims it
@@ -30,7 +30,7 @@ from server.scoring.content import ContentScorer
 from server.scoring.text import tokens
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-SETS = ("coverage_tune.yaml", "coverage_tune2.yaml", "coverage_holdout.yaml")
+SETS = ("coverage_tune.yaml", "coverage_tune2.yaml", "coverage_tune3.yaml", "coverage_holdout.yaml")
 
 
 def load_labeled(names: tuple[str, ...] = SETS) -> list[dict]:

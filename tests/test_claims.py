@@ -73,3 +73,9 @@ def test_a_subject_inside_a_longer_rival_is_the_rival():
 def test_a_sentence_end_stops_a_phrasing_and_a_negation():
     assert not find(claim_words("more. Data is great"), Phrasing.of("more data"))
     assert find(claim_words("Not quite. It will reduce variance"), Phrasing.of("reduce variance"))
+
+
+def test_a_one_concept_claim_denied_right_after_is_not_stated():
+    hybrid = Claim.of([("embeddings", "dense retrieval")])
+    assert hybrid.stated_in(claim_words("I'd add embeddings for semantic matches."))
+    assert not hybrid.stated_in(claim_words("Keyword search is enough, embeddings are not needed."))

@@ -101,6 +101,9 @@ class Claim:
         max_spread = MAX_SPREAD if max_spread is None else max_spread
         found = [[hit for phrasing in group for hit in occurrences(words, phrasing)]
                  for group in self.concepts]
+        if len(found) == 1:
+            # A claim that is one concept says "use X"; "X is not needed" says the opposite.
+            found[0] = [hit for hit in found[0] if not _denied_after(words, hit[1])]
         if not all(found):
             return False
         named = [hit for phrasing in self.rivals for hit in occurrences(words, phrasing, negation=False)]
@@ -155,6 +158,14 @@ def _bound(words: Sequence[str], combination: tuple[tuple[int, int], ...],
 
 def _after_contrast(words: Sequence[str], start: int) -> bool:
     return any(w in CONTRASTS for w in words[max(0, start - 2): start])
+
+
+def _denied_after(words: Sequence[str], end: int) -> bool:
+    """A negation within the two words after a finding, in its sentence ("... are not")."""
+    after = list(words[end + 1: end + 1 + 2])
+    if END in after:
+        after = after[:after.index(END)]
+    return any(w in NEGATORS for w in after)
 
 
 def _inside(a: tuple[int, int], b: tuple[int, int]) -> bool:
