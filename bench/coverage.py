@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true",
                         help="print every wrong judgement of the tune split (never the hold-out's: "
                              "reading them would be tuning on them)")
+    parser.add_argument("--split", choices=("tune", "holdout"), action="append",
+                        help="only these splits (default both)")
     args = parser.parse_args()
     from server.engines.embedder import MiniLMEmbedder
 
@@ -147,7 +149,7 @@ def main() -> None:
           "(answers stating none) | reports on answers stating one | evidence on the quote | "
           "evidence / quote words, median |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for split in ("tune", "holdout"):
+    for split in args.split or ("tune", "holdout"):
         chosen = [i for i in items if i.get("split") == split]
         if not chosen:
             continue

@@ -79,3 +79,9 @@ def test_a_one_concept_claim_denied_right_after_is_not_stated():
     hybrid = Claim.of([("embeddings", "dense retrieval")])
     assert hybrid.stated_in(claim_words("I'd add embeddings for semantic matches."))
     assert not hybrid.stated_in(claim_words("Keyword search is enough, embeddings are not needed."))
+
+
+def test_every_negation_word_negates():
+    parallel = Phrasing.of("in parallel")
+    for negation in ("nothing", "none", "hardly", "barely", "never"):
+        assert not find(claim_words(f"unlike RNNs, {negation} in parallel"), parallel), negation

@@ -57,6 +57,8 @@ def claim_words(text: str) -> list[str]:
             out.append(END)
         elif token in _CONTRACTIONS:
             out.extend(_CONTRACTIONS[token])
+        elif token in NEGATORS:  # unstemmed: "nothing" must stay a negation, not "noth"
+            out.append(token)
         elif token.endswith("n't"):
             out.extend((stem(token[:-3]), "not"))
         else:
