@@ -287,7 +287,7 @@ def test_acknowledgement_names_what_was_covered(bank: QuestionBank) -> None:
     h.start()
     reply = h.answer(["recall-def"])
     ack = ack_of(reply.moves[0])
-    assert "recall is true positives over all actual positives" in ack
+    assert "recall is the share of all the actual positives that the model caught" in ack
     assert not EMPTY_PRAISE.match(ack)
 
 
@@ -344,7 +344,7 @@ def test_the_reported_acknowledgement_reads_as_a_complete_phrase(bank: QuestionB
     h.start()
     reply = h.answer(["translate-to-business"])
     ack = ack_of(reply.moves[0])
-    assert "you translated both sides into user and business terms" in ack.lower()
+    assert "you translated the accuracy and latency numbers into user and business terms" in ack.lower()
     assert "what three" not in ack and ":" not in ack
 
 
@@ -579,11 +579,12 @@ def test_closing_names_two_strengths_and_two_things_to_work_on(bank: QuestionBan
     strengths, improvements = h.policy.session_highlights()
     assert len(strengths) == 2 and len(improvements) == 2
     # One from each question where possible, weightiest first.
-    assert strengths[0].startswith("Precision is true positives")
-    assert strengths[1] == "Translated both sides into user and business terms"
+    assert strengths[0].startswith("Precision is the share of flagged positives")
+    assert strengths[1].startswith("Translated the accuracy and latency numbers into user and business")
     went_well = text.split("What went well: ")[1].split(". To work on:")[0]
-    assert went_well == ("you explained that precision is true positives over all predicted "
-                         "positives, and you translated both sides into user and business terms")
+    assert went_well == ("you explained that precision is the share of flagged positives that are "
+                         "really positive, and you translated the accuracy and latency numbers "
+                         "into user and business terms")
     to_work_on = text.split("To work on: ")[1].split(".")[0]
     assert to_work_on.count(", and ") == 1
     for item in strengths + improvements:
