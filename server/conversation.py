@@ -1132,10 +1132,12 @@ class Conversation:
     async def _score_so_far(self, turn: Turn) -> None:
         """Score the words so far and forget the result: for a question the learned matcher
         judges, the scorer keeps their span embeddings, so the score at the end of the turn
-        only embeds the last words (a claim-judged bank question costs a few ms either way)."""
+        only embeds the last words. A question judged by claims alone has nothing to keep,
+        so it is not pre-scored (that was a fair-lane job per piece for nothing)."""
         question = self.policy.current.question if self.policy and self.policy.current else None
         text = done_text(turn)
         if self.scorer is not None and question is not None and text \
+                and self.scorer.embeds(question) \
                 and turn.silence_since is None:  # in a pause, the preview scores instead
             await self._content(question, text, urgent=False)
 

@@ -650,7 +650,7 @@ def test_every_key_point_states_its_claim_as_concepts(bank) -> None:
 def test_every_model_answer_states_every_key_point_and_no_misconception(bank) -> None:
     """The bank's own model answer is the first answer a claim must match; and a correct
     answer must never read as a misconception."""
-    from server.scoring.claims import claim_for, read_answer, stated_misconception
+    from server.scoring.claims import claim_for, misconception_claims, read_answer, stated_misconception
 
     problems = []
     for q in bank.questions:
@@ -659,7 +659,7 @@ def test_every_model_answer_states_every_key_point_and_no_misconception(bank) ->
             claim = claim_for(q, kp)
             if reading.shortest(claim) is None:
                 problems.append(f"{q.id}/{kp.id}: the model answer does not state it")
-            if wrong := stated_misconception(claim, kp, reading.sentences, reading.clauses):
+            if wrong := stated_misconception(claim, misconception_claims(kp), reading):
                 problems.append(f"{q.id}/{kp.id}: the model answer reads as {wrong!r}")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 

@@ -282,19 +282,20 @@ DISTANCING = tuple(Phrasing.of(p) for p in (
     "contrary to", "the opposite"))
 
 
-def stated_misconception(point: Claim, kp: KeyPoint, sentences: Sequence[Sequence[str]],
-                         clauses: Sequence[tuple[int, Sequence[str]]]) -> str | None:
-    """The first misconception of `kp` that a clause states as the candidate's own claim.
+def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:
+    """A key point's misconceptions, compiled once: (text, claim) each."""
+    return tuple((m.text, Claim.of(m.requires)) for m in kp.misconceptions)
 
-    `clauses` are (sentence index, words) of the answer's clauses and sentences; a clause
-    that also states the point itself, or whose sentence distances itself from the claim
-    ("a common myth is that ..."), reports nothing."""
-    for misconception in kp.misconceptions:
-        wrong = Claim.of(misconception.requires)
-        for sentence, words in clauses:
-            if (wrong.stated_in(words) and not point.stated_in(words)
-                    and not any(find(sentences[sentence], d) for d in DISTANCING)):
-                return misconception.text
+
+def stated_misconception(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Reading) -> str | None:
+    """The first of `wrong` (from `misconception_claims`) that a clause of the answer states
+    as the candidate's own claim: a clause that also states the point itself, or whose
+    sentence distances itself from the claim ("a common myth is that ..."), reports nothing."""
+    for text, claim in wrong:
+        for sentence, words in reading.clauses:
+            if (claim.stated_in(words) and not point.stated_in(words)
+                    and not any(find(reading.sentences[sentence], d) for d in DISTANCING)):
+                return text
     return None
 
 
@@ -325,7 +326,7 @@ def _main() -> None:
             marks = claim.found(reading.words[closest]) if closest is not None else []
             where = reading.units[closest] if closest is not None else ""
             print(f"missing {kp.id}: concepts found {marks} in {where!r}")
-        wrong = stated_misconception(claim, kp, reading.sentences, reading.clauses)
+        wrong = stated_misconception(claim, misconception_claims(kp), reading)
         if wrong:
             print(f"   MISCONCEPTION {wrong!r}")
 

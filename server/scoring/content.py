@@ -33,7 +33,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from server.bank import KeyPoint
-from server.scoring.claims import Claim, claim_for, read_answer, stated_misconception
+from server.scoring.claims import Claim, claim_for, misconception_claims, read_answer, stated_misconception
 from server.scoring.matcher import LearnedMatcher, MatchInput
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -84,6 +84,7 @@ class _Point:
     """A key point compiled once: its claims and the vectors of its texts."""
 
     claim: Claim
+    wrong: tuple[tuple[str, Claim], ...]  # its misconceptions, compiled
     statement: np.ndarray  # (d,) the point's text
     statements: np.ndarray  # (1 + n, d): the text and its other phrasings (multi-word terms)
     statement_texts: tuple[str, ...]
@@ -143,6 +144,7 @@ class ContentScorer:
                        else self._vectors([*phrasings, *examples]))
             compiled = _Point(
                 claim=claim_for(question, kp),
+                wrong=misconception_claims(kp),
                 statement=vectors[0],
                 statements=vectors[:len(phrasings)], statement_texts=phrasings,
                 examples=vectors[len(phrasings):], example_texts=examples,
@@ -150,6 +152,10 @@ class ContentScorer:
             )
             self._points[key] = compiled
         return compiled
+
+    def embeds(self, question: Rubric) -> bool:
+        """Whether scoring this question runs the embedder (a point without claims)."""
+        return any(not kp.requires for kp in question.key_points)
 
     def warm(self, question: Rubric) -> None:
         """Compile a question's key points ahead of its first answer."""
@@ -204,7 +210,7 @@ class ContentScorer:
             kp.id, kp.text, kp.weight, covered,
             said.units[best] if best is not None else None,
             similarity,
-            stated_misconception(point.claim, kp, said.reading.sentences, said.reading.clauses),
+            stated_misconception(point.claim, point.wrong, said.reading),
         )
 
     def match_input(self, question: Rubric, kp: KeyPoint, answer: str) -> MatchInput:
