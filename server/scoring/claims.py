@@ -95,12 +95,11 @@ class Claim:
     def __bool__(self) -> bool:
         return bool(self.concepts)
 
-    def stated_in(self, words: Sequence[str], max_spread: int | None = None) -> bool:
-        """Every concept found, not negated, within `max_spread` words, and nothing the
+    def stated_in(self, words: Sequence[str]) -> bool:
+        """Every concept found, not negated, within `MAX_SPREAD` words, and nothing the
         subject is said of belongs, by the nearest subject before it, to a rival."""
         if not self.concepts:
             return False
-        max_spread = MAX_SPREAD if max_spread is None else max_spread
         found = [[hit for phrasing in group for hit in occurrences(words, phrasing)]
                  for group in self.concepts]
         if len(found) == 1:
@@ -120,7 +119,7 @@ class Claim:
         for combination in itertools.islice(itertools.product(*found), MAX_COMBINATIONS):
             low = min(hit[0] for hit in combination)
             high = max(hit[1] for hit in combination)
-            if high - low + 1 <= max_spread and _bound(words, combination, found[0], rivals,
+            if high - low + 1 <= MAX_SPREAD and _bound(words, combination, found[0], rivals,
                                                         bool(self.rivals)):
                 return True
         return False
