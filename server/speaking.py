@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.engines.tts import SynthesisQueue
 from server.interviewer.speakable import first_clause, speech_parts
+from server.session.clock import SYSTEM_CLOCK, Clock
 
 PLAYBACK_LEAD_S = 0.3  # how far outgoing speech may run ahead of real time
 AUDIO_FRAME_S = 0.04
@@ -103,18 +103,18 @@ class Synthesis:
 
 async def send_paced(synthesis: Synthesis, sample_rate: int,
                      send_audio: Callable[[bytes], Awaitable[None]],
-                     sent_until: Callable[[float], None]) -> None:
+                     sent_until: Callable[[float], None], clock: Clock = SYSTEM_CLOCK) -> None:
     """Send the synthesis's PCM in `AUDIO_FRAME_S` frames at real time, up to
     `PLAYBACK_LEAD_S` ahead; `sent_until(t)` gets the monotonic time at which the
     listener will have heard everything sent so far."""
     frame_bytes = int(sample_rate * AUDIO_FRAME_S) * 2
-    started = time.monotonic()
+    started = clock.monotonic()
     sent_s = 0.0
     while (pcm := await synthesis.chunks.get()) is not None:
         for offset in range(0, len(pcm), frame_bytes):
-            ahead = sent_s - (time.monotonic() - started)
+            ahead = sent_s - (clock.monotonic() - started)
             if ahead > PLAYBACK_LEAD_S:
-                await asyncio.sleep(ahead - PLAYBACK_LEAD_S)
+                await clock.sleep(ahead - PLAYBACK_LEAD_S)
             frame = pcm[offset: offset + frame_bytes]
             await send_audio(frame)
             sent_s += len(frame) / 2 / sample_rate

@@ -68,7 +68,7 @@ async def test_spoken_and_typed_answers_score_alike(server, speak):
 
 def test_filler_recall_on_piper_spoken_fillers(engines, speak):
     """The verbatim pass finds fillers that the content transcript drops."""
-    from server.conversation import VERBATIM_PROMPT
+    from server.session.transcriber import VERBATIM_PROMPT
 
     items = yaml.safe_load((DATA / "filler_answers.yaml").read_text())
     found = expected = 0

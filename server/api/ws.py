@@ -18,8 +18,8 @@ from starlette.websockets import WebSocketDisconnected, WebSocketState
 
 from server import protocol as p
 from server.config import Settings
-from server.conversation import Conversation
 from server.live import Slot, TokenBucket
+from server.session.conversation import Conversation
 
 log = logging.getLogger("viva.ws")
 router = APIRouter()

@@ -1,0 +1,256 @@
+"""The live session's rules on fake engines (tests/fakes.py): endpointing, reopening a
+turn, barge-in, the reply worked out ahead of time, pieces under load. Each runs in
+milliseconds; the same behaviours on real models are in test_turn_taking.py and
+test_roundtrip.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from server import protocol as p
+from server.audio.endpoint import EndpointSettings
+from server.engines.stt import Transcription
+from server.session.events import (
+    PieceCut,
+    PreviewDue,
+    SpeechStarted,
+    SpeechStopped,
+    TurnEnded,
+)
+from server.session.listener import MIN_PIECE_S, Listener, ListenerSettings
+from tests.fakes import RATE, FakeClock, Harness, LoudnessVad, start_session
+
+Starter = Callable[..., Awaitable[Harness]]
+
+FINISHED = "Bias is error from a model that is too simple, so it underfits."
+LATER = "Variance is error from being too sensitive to the training set, so it overfits."
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
+    """Starts sessions on the fake engines; shuts each down after the test."""
+    started: list[Harness] = []
+
+    async def make(**fields: Any) -> Harness:
+        started.append(await start_session(**fields))
+        return started[-1]
+
+    yield make
+    for harness in started:
+        await harness.conversation.shutdown()
+
+
+def _finals(h: Harness) -> list[p.Transcript]:
+    return [m for m in h.of(p.Transcript) if m.final]
+
+
+async def test_a_finished_sentence_ends_the_turn_after_a_short_silence(session: Starter) -> None:
+    h = await session()
+    await h.say(FINISHED)
+    spoken_until = h.clock.now
+    await h.pause(1.5)
+    [final] = _finals(h)
+    assert final.text == FINISHED
+    # 0.5 s of silence after a sentence ends it (endpoint_silence_ms), measured from the
+    # last voiced sample; the VAD needs 4 frames (0.13 s) to call silence.
+    assert 0.45 <= h.when(final) - spoken_until <= 0.75
+    [score] = h.of(p.Score)
+    assert "bias-definition" in {k.id for k in score.key_points if k.covered}
+    assert h.agent()[-1].kind == "followup"
+
+
+async def test_a_thinking_pause_mid_clause_is_held_and_the_answer_kept_whole(session: Starter) -> None:
+    h = await session()
+    await h.say("The first reason is that the model is too simple, and")
+    await h.pause(2.5)
+    assert not _finals(h)  # an unfinished clause waits (endpoint_thinking_ms 2.8 s)
+    await h.say("the second is that the data is noisy.")
+    await h.pause(1.5)
+    [final] = _finals(h)
+    assert final.text.startswith("The first reason") and final.text.endswith("noisy.")
+    assert len(h.of(p.Score)) == 1
+
+
+async def test_going_on_right_after_the_end_reopens_the_turn_and_withdraws_the_reply(session: Starter) -> None:
+    h = await session()
+    asked = len(h.agent())
+    await h.say(FINISHED)
+    await h.pause(0.9)  # ended at ~0.6 s, the reply sent
+    assert len(_finals(h)) == 1 and len(h.agent()) > asked
+    reply_ids = [m.utterance_id for m in h.agent()[asked:]]
+    records_before_reply = len(h.conversation.journal.records) - len(reply_ids) - 1
+    await h.say(LATER)
+    [resumed] = h.of(p.TurnResumed)
+    assert resumed.turn_id == "t1" and resumed.withdrawn == reply_ids
+    assert len(h.conversation.journal.records) == records_before_reply
+    await h.pause(1.5)
+    final = _finals(h)[-1]
+    assert final.turn_id == "t1" and final.text == f"{FINISHED} {LATER}"
+    candidate = [r for r in h.conversation.journal.records if r.speaker == "candidate"]
+    assert [r.text for r in candidate] == [final.text]
+    # The policy was put back: the follow-up is asked once, on the whole answer.
+    followups = [m for m in h.agent("followup") if m.utterance_id not in reply_ids]
+    assert len(followups) == 1
+
+
+async def test_the_client_acting_on_the_reply_keeps_the_turn_over(session: Starter) -> None:
+    h = await session()
+    await h.say(FINISHED)
+    await h.pause(0.9)
+    await h.conversation.handle_message(p.Interrupt())
+    await h.say(LATER)
+    assert not h.of(p.TurnResumed)
+    await h.pause(1.5)
+    assert [m.turn_id for m in _finals(h)] == ["t1", "t2"]
+
+
+async def test_barge_in_cuts_the_voice_and_keeps_the_words(session: Starter) -> None:
+    h = await session(tts=True)
+    assert h.conversation.speaking  # the greeting and question are going out
+    await h.say(FINISHED)
+    ends = h.of(p.AudioEnd)
+    assert ends and ends[-1].interrupted
+    assert not h.conversation.speaking
+    await h.pause(1.5)
+    assert _finals(h)[-1].text == FINISHED
+
+
+async def test_the_voice_is_paced_at_real_time(session: Starter) -> None:
+    h = await session(tts=True)
+    first = h.audio_bytes
+    await h.pause(1.0)
+    sent_s = (h.audio_bytes - first) / 2 / RATE
+    assert 0.8 <= sent_s <= 1.2  # one second of speech per second, however fast synthesis is
+
+
+async def test_the_reply_worked_out_during_the_pause_is_adopted(session: Starter) -> None:
+    h = await session()
+    planner = h.conversation.planner
+    adopted: list[object] = []
+    adopt = planner.adopt
+    planner.adopt = lambda ready: adopted.append(ready) or adopt(ready)  # type: ignore[method-assign]
+    await h.say(FINISHED)
+    await h.pause(1.5)
+    assert len(adopted) == 1 and h.agent()[-1].kind == "followup"
+
+
+async def test_a_reply_worked_out_for_a_pause_is_dropped_when_the_candidate_goes_on(session: Starter) -> None:
+    h = await session()
+    planner = h.conversation.planner
+    adopted: list[object] = []
+    adopt = planner.adopt
+    planner.adopt = lambda ready: adopted.append(ready) or adopt(ready)  # type: ignore[method-assign]
+    await h.say(FINISHED)
+    await h.pause(0.3)  # long enough for the preview (required 0.5 s, lead 1 s), not the end
+    await h.say(LATER)
+    await h.pause(1.5)
+    # The reply worked out for the first sentence was dropped; the one adopted was worked
+    # out on the whole answer.
+    assert len(adopted) == 1
+    [score] = h.of(p.Score)
+    covered = {k.id for k in score.key_points if k.covered}
+    assert {"bias-definition", "variance-definition"} <= covered
+
+
+async def test_a_short_pause_takes_the_speculative_piece_back(session: Starter) -> None:
+    h = await session()
+    await h.say("Bias is error from a model that is too simple,", 1.0)
+    await h.pause(0.35)  # a speculative cut at 0.15 s of silence
+    await h.say("so it underfits.", 1.0)
+    await h.pause(1.5)
+    last = h.scheduler.finals()[-1]
+    assert h.scheduler._read(last.audio).text.startswith("Bias is error")
+
+
+async def test_under_load_a_piece_not_started_is_merged_into_the_next(session: Starter) -> None:
+    h = await session()
+    h.scheduler.hold()
+    await h.say("The first reason is that the model is too simple,", MIN_PIECE_S + 0.3)
+    await h.pause(0.7)  # enough speech for a full piece: cut at once
+    await h.say("and the second is that the data is noisy.", 1.5)
+    await h.pause(0.3)
+    queued = [job for job in h.scheduler.jobs if job.kind == "final"]
+    assert len(queued) == 1  # the first piece's job was withdrawn into the second
+    h.scheduler.release()
+    await h.pause(1.5)
+    assert _finals(h)[-1].text == ("The first reason is that the model is too simple, "
+                                   "and the second is that the data is noisy.")
+
+
+async def test_a_long_silence_after_a_question_gets_a_hint_not_an_end(session: Starter) -> None:
+    h = await session()
+    await h.pause(16.0)
+    assert h.agent()[-1].kind == "hint"
+    assert h.closed_with is None
+
+
+async def test_a_typed_answer_is_scored_and_answered(session: Starter) -> None:
+    h = await session()
+    await h.conversation.handle_message(p.Text(text=FINISHED))
+    await h.settle(10)
+    [final] = _finals(h)
+    assert final.turn_id == "t1" and h.of(p.Score) and h.agent()[-1].kind == "followup"
+
+
+async def test_stop_sends_the_summary_and_closes(session: Starter) -> None:
+    h = await session()
+    await h.say(FINISHED)
+    await h.pause(1.5)
+    await h.conversation.handle_message(p.Stop())
+    [summary] = h.of(p.Summary)
+    assert summary.questions[0].question_id == "bias-variance"
+    assert summary.questions[0].transcripts == [FINISHED]
+    assert h.closed_with == 1000
+
+
+# ---------------------------------------------------------------------- the listener alone
+
+
+def _tone(seconds: float, level: float = 0.3) -> np.ndarray:
+    n = int(RATE * seconds)
+    return np.where((np.arange(n) // 20) % 2 == 0, level, -level).astype(np.float32)
+
+
+async def test_the_listener_turns_samples_into_events() -> None:
+    clock = FakeClock()
+    ids = iter(f"t{i}" for i in range(1, 10))
+    listener = Listener(LoudnessVad(), ListenerSettings(EndpointSettings(finished_silence_s=0.5),
+                                                        resume_window_s=1.0),
+                        clock, next_turn_id=lambda: next(ids), withdraw=lambda piece: False)
+    listener.begin(RATE)
+    events = []
+    for samples in (_tone(1.0), np.zeros(int(RATE * 0.3), dtype=np.float32)):
+        for start in range(0, len(samples), 512):
+            events += listener.feed(samples[start:start + 512], speaking=False)
+            clock.advance(0.032)
+    kinds = [type(e) for e in events]
+    assert kinds[0] is SpeechStarted and SpeechStopped in kinds
+    [cut] = [e for e in events if isinstance(e, PieceCut)]
+    assert cut.piece.speculative and cut.previous is None
+    assert not any(isinstance(e, TurnEnded) for e in events)  # no words yet: no end
+    cut.piece.plain.set_result(Transcription(text="Regularization penalizes large weights."))
+    reweighed = listener.reweigh(cut.turn)
+    assert [type(e) for e in reweighed] == [PreviewDue]
+    ended = []
+    for _ in range(40):  # a short sentence may be an opener: 1.2 s (unknown_silence_s)
+        ended += listener.feed(np.zeros(512, dtype=np.float32), speaking=False)
+        clock.advance(0.032)
+    [end] = [e for e in ended if isinstance(e, TurnEnded)]
+    assert end.reopenable and len(end.audio) >= RATE * 1.0
+    assert listener.turn is None
+
+
+@pytest.mark.parametrize("speaking", [False, True])
+async def test_the_listener_marks_barge_in(speaking: bool) -> None:
+    listener = Listener(LoudnessVad(), ListenerSettings(EndpointSettings()), FakeClock(),
+                        next_turn_id=lambda: "t1", withdraw=lambda piece: False)
+    listener.begin(RATE)
+    events = listener.feed(_tone(0.2), speaking=speaking)
+    [start] = [e for e in events if isinstance(e, SpeechStarted)]
+    assert start.barge_in is speaking
+    await asyncio.sleep(0)
