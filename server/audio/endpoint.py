@@ -11,17 +11,17 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+# Fillers and the words a clause cannot end on are defined once, in server/lexicon.py;
+# FILLERS stays importable from here (server/turn.py reads it from this module).
+from server.lexicon import DANGLING as _DANGLING
+from server.lexicon import FILLERS as FILLERS
+
 
 class Ending(Enum):
     FINISHED = "finished"  # a complete sentence: reply quickly
     UNFINISHED = "unfinished"  # a dangling clause or a filler: they are thinking
     UNKNOWN = "unknown"
 
-
-# Fillers and the words a clause cannot end on are defined once, in server/lexicon.py;
-# FILLERS stays importable from here (server/turn.py reads it from this module).
-from server.lexicon import DANGLING as _DANGLING
-from server.lexicon import FILLERS as FILLERS
 
 #: Prepositions a finished sentence may end on, after a relative clause or a question:
 #: "the class we actually care about.", "which loss would you go with?"
