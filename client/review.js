@@ -1,95 +1,14 @@
 // viva review page: one stored session, answer by answer. The transcript of each
-// spoken answer is built from its word timings: fillers, hedges and long pauses
-// are marked, and clicking a word plays the recording from that word, with the
-// word being spoken highlighted. Server text is only ever set as textContent.
+// spoken answer is built from its word timings: the fillers, hedges, repeats and long
+// pauses the server marked on them (marks.js) are drawn, and clicking a word plays the
+// recording from that word, with the word being spoken highlighted. Server text is
+// only ever set as textContent.
 
 import { el, evidenceWords, fmtNumber, fmtScore, highlightEvidence, scoreBand, toText } from './render.js';
 import { barChart, lineChart, paceSeries } from './charts.js';
+import { markWords, wordAt } from './marks.js';
 
-/** Filler words, compared after lower-casing and stripping punctuation. */
-export const FILLERS = new Set(['um', 'umm', 'uh', 'uhh', 'uhm', 'er', 'erm', 'hmm', 'hm', 'mm']);
-/** Hedging phrases, as word sequences. */
-export const HEDGES = [['i', 'think'], ['maybe'], ['sort', 'of'], ['kind', 'of'], ['i', 'guess'], ['probably']];
-/** A silence longer than this (seconds) inside an answer is marked as a long pause. */
-export const LONG_PAUSE_S = 1.5;
-
-/**
- * @typedef {{word: string, start: number, end: number, probability?: number}} Word
- * @typedef {{word: string, start: number, end: number, filler: boolean, hedge: boolean}} MarkedWord
- * @typedef {{start: number, end: number, before: number}} Pause  before: index of the word after it
- */
-
-/** @param {string} word */
-export function norm(word) {
-  return String(word ?? '').toLowerCase().replace(/[’]/g, "'").replace(/[^a-z0-9']/g, '');
-}
-
-/**
- * Mark fillers and every word of a hedging phrase.
- * @param {Word[]} words
- * @returns {MarkedWord[]}
- */
-export function markWords(words) {
-  const list = (words || []).map((w) => ({
-    word: String(w.word ?? '').trim(), start: Number(w.start), end: Number(w.end),
-    filler: FILLERS.has(norm(w.word)), hedge: false,
-  }));
-  const keys = list.map((w) => norm(w.word));
-  for (let i = 0; i < keys.length; i++) {
-    for (const phrase of HEDGES) {
-      if (phrase.every((p, j) => keys[i + j] === p)) {
-        for (let j = 0; j < phrase.length; j++) list[i + j].hedge = true;
-      }
-    }
-  }
-  return list;
-}
-
-/**
- * Long pauses: gaps between words, and gaps between the VAD's speech segments (a
- * recogniser often stretches a word over the silence after it, the VAD does not).
- * @param {Array<{start: number, end: number}>} words
- * @param {Array<[number, number]> | null | undefined} segments
- * @param {number} [minGap]
- * @returns {Pause[]}
- */
-export function findPauses(words, segments, minGap = LONG_PAUSE_S) {
-  /** @type {Pause[]} */
-  const pauses = [];
-  for (let i = 1; i < words.length; i++) {
-    const gap = words[i].start - words[i - 1].end;
-    if (gap > minGap) pauses.push({ start: words[i - 1].end, end: words[i].start, before: i });
-  }
-  const segs = (segments || []).filter((s) => Array.isArray(s) && s.length >= 2)
-    .map((s) => [Number(s[0]), Number(s[1])]).sort((a, b) => a[0] - b[0]);
-  for (let j = 1; j < segs.length; j++) {
-    const gapStart = segs[j - 1][1];
-    const gapEnd = segs[j][0];
-    if (gapEnd - gapStart <= minGap) continue;
-    let before = words.findIndex((w) => w.start >= gapEnd - 0.3);
-    if (before < 0) before = words.length;
-    if (before === 0) continue; // a pause before the first word is thinking time, not a pause
-    if (!pauses.some((p) => p.before === before)) pauses.push({ start: gapStart, end: gapEnd, before });
-  }
-  return pauses.sort((a, b) => a.before - b.before);
-}
-
-/**
- * Index of the word being spoken at time t, or -1 between words.
- * @param {Array<{start: number, end: number}>} words
- * @param {number} t
- */
-export function wordAt(words, t) {
-  let lo = 0;
-  let hi = words.length - 1;
-  let found = -1;
-  while (lo <= hi) { // last word that started at or before t
-    const mid = (lo + hi) >> 1;
-    if (words[mid].start <= t + 1e-3) { found = mid; lo = mid + 1; } else hi = mid - 1;
-  }
-  if (found < 0) return -1;
-  return t <= words[found].end + 0.25 ? found : -1;
-}
+/** @typedef {import('./marks.js').MarkedWord} MarkedWord */
 
 /** @param {number} s */
 function clock(s) {
@@ -226,8 +145,8 @@ function tile(label, value, extra = '') {
 }
 
 /**
- * The transcript of a spoken answer: one button per word, marks for fillers, hedges
- * and long pauses.
+ * The transcript of a spoken answer: one button per word, with the server's marks
+ * (fillers, hedges, repeats) as classes and its long pauses before the words.
  * @param {any} turn
  * @returns {HTMLElement}
  */
@@ -242,25 +161,20 @@ function renderTranscript(turn) {
     return para;
   }
   const evidence = evidenceWords(words, keyPoints);
-  const pauses = findPauses(words, turn.segments);
   /** @type {HTMLElement[]} */
   const nodes = [];
-  let p = 0;
   words.forEach((w, i) => {
-    while (p < pauses.length && pauses[p].before === i) {
-      para.append(pauseMark(pauses[p++]), ' ');
-    }
+    if (w.pauseBefore !== null) para.append(pauseMark(w.pauseBefore), ' ');
     const covers = evidence[i];
-    const cls = ['w', w.filler && 'filler', w.hedge && 'hedge', covers && 'evidence'].filter(Boolean).join(' ');
-    const tip = [`${w.start.toFixed(1)} s`, w.filler && 'filler', w.hedge && 'hedge',
-      covers && `covers: ${covers.label}`].filter(Boolean).join(' · ');
+    const cls = ['w', ...w.marks, covers && 'evidence'].filter(Boolean).join(' ');
+    const tip = [`${w.start.toFixed(1)} s`, ...w.marks, covers && `covers: ${covers.label}`]
+      .filter(Boolean).join(' · ');
     const node = el('button', { type: 'button', class: cls, 'data-i': i, 'data-start': w.start,
       'data-end': w.end, 'data-kp-id': covers ? covers.id : null, title: tip, disabled: !turn.audio_url,
       text: w.word });
     nodes.push(node);
     para.append(node, ' ');
   });
-  while (p < pauses.length) para.append(pauseMark(pauses[p++]));
   if (turn.audio_url) {
     answers.set(turn.turn_id, { words, nodes, url: turn.audio_url, label: turn._label || 'Answer' });
     para.addEventListener('click', (event) => {
@@ -273,9 +187,8 @@ function renderTranscript(turn) {
   return para;
 }
 
-/** @param {{start: number, end: number}} pause */
-function pauseMark(pause) {
-  const secs = pause.end - pause.start;
+/** @param {number} secs the long pause the server marked before a word */
+function pauseMark(secs) {
   return el('span', { class: 'pause', title: `silence of ${secs.toFixed(1)} s`, 'data-seconds': secs.toFixed(2),
     text: `pause ${secs.toFixed(1)} s` });
 }

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from server.lexicon import WordMark, mark_words
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
@@ -237,6 +240,19 @@ class Word(BaseModel):
     start: float
     end: float
     probability: float
+    #: Extension: what delivery scoring counted on this word (server/lexicon.py); None
+    #: where the words were not marked.
+    marks: list[WordMark] | None = None
+    #: Extension: seconds of the long pause right before this word, if there was one.
+    pause_before_s: float | None = None
+
+
+def marked_words(words: Sequence[Word], segments: Sequence[Sequence[float]] | None) -> list[Word]:
+    """The words with their delivery marks (`lexicon.mark_words`); `segments` are the
+    turn's VAD speech spans, from which long pauses are found."""
+    marks = mark_words([w.word for w in words], [w.start for w in words], segments)
+    return [w.model_copy(update={"marks": m.marks, "pause_before_s": m.pause_before_s})
+            for w, m in zip(words, marks, strict=True)]
 
 
 class Transcript(_ServerMessage):

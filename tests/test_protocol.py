@@ -17,6 +17,10 @@ SERVER_MESSAGES = [
     p.Transcript(turn_id="t1", text="bias is", final=False),
     p.Transcript(turn_id="t1", text="bias is error", final=True,
                  words=[p.Word(word="bias", start=0.0, end=0.3, probability=0.9)]),
+    p.Transcript(turn_id="t1", text="Um, bias is error", final=True,
+                 words=[p.Word(word="Um,", start=0.0, end=0.3, probability=0.9, marks=["filler"]),
+                        p.Word(word="bias", start=2.0, end=2.3, probability=0.9, marks=[],
+                               pause_before_s=1.6)]),
     p.TurnResumed(turn_id="t1", withdrawn=["u2", "u3"]),
     p.Score(turn_id="t1", question_id="q", overall=71.5, content=80, delivery=None,
             key_points=[p.KeyPointResult(id="k", text="Bias", covered=True, evidence="bias is")],
@@ -33,6 +37,21 @@ def test_server_messages_round_trip(message):
     raw = message.to_json()
     assert json.loads(raw)["type"] == message.type
     assert p.parse_server_message(raw) == message
+
+
+def test_marked_words_round_trip() -> None:
+    """Each word's marks (server/lexicon.py) survive the wire; unmarked words say null."""
+    words = [p.Word(word=w, start=t, end=t + 0.3, probability=0.9) for w, t in
+             [("Um,", 0.0), ("I", 0.4), ("think", 0.8), ("the", 2.9), ("the", 3.2), ("bias", 3.6)]]
+    message = p.Transcript(turn_id="t1", text="Um, I think the the bias", final=True,
+                           words=p.marked_words(words, [(0.0, 1.1), (3.0, 4.0)]))
+    data = json.loads(message.to_json())
+    assert [w["marks"] for w in data["words"]] == [["filler"], ["hedge"], ["hedge"], [],
+                                                   ["repeat"], []]
+    assert [w["pause_before_s"] for w in data["words"]] == [None, None, None, 1.9, None, None]
+    assert p.parse_server_message(message.to_json()) == message
+    plain = p.Transcript(turn_id="t1", text="bias", final=True, words=words[-1:])
+    assert json.loads(plain.to_json())["words"][0]["marks"] is None
 
 
 CLIENT_MESSAGES = [

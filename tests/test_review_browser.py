@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,6 +11,8 @@ import pytest
 
 from server.audio.pcm import float_to_pcm16
 from server.engines.stt import TranscribeOptions
+from server.lexicon import LONG_PAUSE_S, is_filler, mark_words
+from server.scoring.delivery import TimedWord, measure
 from tests.conftest import launch_chromium
 from tests.test_sessions_api import attach_store, open_seeder, score, seed_session
 
@@ -20,24 +21,19 @@ pytestmark = pytest.mark.slow
 TOKEN = "review-token-0123456789abc"
 PART_ONE = "I think bias means the model is too simple, so it underfits."
 PART_TWO = "And maybe variance means it changes a lot with the training data."
-FILLERS = {"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "hm", "mm"}
-HEDGES = [["i", "think"], ["maybe"], ["sort", "of"], ["kind", "of"], ["i", "guess"], ["probably"]]
 
 
-def norm(word: str) -> str:
-    return re.sub(r"[^a-z0-9']", "", word.lower().replace("’", "'"))
-
-
-def expected_marks(words: list[dict]) -> tuple[set[int], set[int]]:
-    """The page's rules, restated: which word indices are fillers and hedges."""
-    keys = [norm(w["word"]) for w in words]
-    fillers = {i for i, k in enumerate(keys) if k in FILLERS}
-    hedges: set[int] = set()
-    for i in range(len(keys)):
-        for phrase in HEDGES:
-            if keys[i:i + len(phrase)] == phrase:
-                hedges.update(range(i, i + len(phrase)))
-    return fillers, hedges
+def expected_marks(words: list[dict], segments: list[list[float]]) -> tuple[set[int], set[int], int]:
+    """What delivery scoring counts on these words (server/lexicon.py): the indices of
+    the fillers and of the hedges' words, and the number of long pauses."""
+    marks = mark_words([w["word"] for w in words], [w["start"] for w in words], segments)
+    fillers = {i for i, m in enumerate(marks) if "filler" in m.marks}
+    hedges = {i for i, m in enumerate(marks) if "hedge" in m.marks}
+    timed = [TimedWord(w["word"], w["start"], w["end"]) for w in words]
+    text = " ".join(w["word"] for w in words)
+    metrics = measure(timed, [(a, b) for a, b in segments], text)
+    assert len(fillers) == metrics.filler_count and metrics.hedges >= 1
+    return fillers, hedges, len(metrics.long_pauses)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +47,7 @@ def recorded(engines, speak) -> dict[str, Any]:
     words = [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
               "probability": round(w.probability, 3)} for w in result.words]
     um_end = (len(gap) + len(um)) / 16000
-    if not words or norm(words[0]["word"]) not in FILLERS:
+    if not words or not is_filler(words[0]["word"]):
         # Whisper tends to drop disfluencies; the page must mark them when they are there.
         words.insert(0, {"word": "Um,", "start": len(gap) / 16000, "end": round(um_end, 3),
                          "probability": 0.5})
@@ -130,8 +126,8 @@ def test_review_page_marks_words_and_plays_from_a_clicked_word(browser, review_s
         buttons = answer.locator(".transcript button.w")
         assert buttons.count() == len(words)
         assert buttons.all_inner_texts() == [w["word"].strip() for w in words]
-        fillers, hedges = expected_marks(words)
-        assert fillers and hedges, words
+        fillers, hedges, long_pauses = expected_marks(words, recorded["segments"])
+        assert fillers and hedges and long_pauses, words
         marked_fillers = set(answer.locator(".transcript button.w").evaluate_all(
             "ns => ns.flatMap((n, i) => n.classList.contains('filler') ? [i] : [])"))
         marked_hedges = set(answer.locator(".transcript button.w").evaluate_all(
@@ -139,8 +135,8 @@ def test_review_page_marks_words_and_plays_from_a_clicked_word(browser, review_s
         assert marked_fillers == fillers
         assert marked_hedges == hedges
         pauses = answer.locator(".transcript .pause")
-        assert pauses.count() >= 1
-        assert float(pauses.first.get_attribute("data-seconds")) > 1.5
+        assert pauses.count() == long_pauses
+        assert float(pauses.first.get_attribute("data-seconds")) >= LONG_PAUSE_S
 
         # The typed answer is plain text, without word buttons or audio.
         typed = page.locator("article.answer[data-turn-id=t2]")

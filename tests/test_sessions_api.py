@@ -163,7 +163,13 @@ async def test_session_detail(client) -> None:
     assert "token_hash" not in data and TOKEN_A not in res.text
     assert [t["turn_id"] for t in data["turns"]] == ["u1", "u2", "t1", "u3", "t2"]
     answer = data["turns"][2]
-    assert answer["words"] == WORDS and answer["segments"] == SEGMENTS
+    assert [{k: w[k] for k in WORDS[0]} for w in answer["words"]] == WORDS
+    assert answer["segments"] == SEGMENTS
+    # Marked on read, by the server's one rule (server/lexicon.py): the filler, both
+    # hedges, and the 1.7 s silence between the VAD segments before " and".
+    assert [w["marks"] for w in answer["words"]] == [
+        ["filler"], ["hedge"], ["hedge"], [], [], [], [], ["hedge"], [], [], []]
+    assert [w["pause_before_s"] for w in answer["words"]] == [None] * 6 + [1.7] + [None] * 4
     assert answer["score"]["overall"] == 68
     assert answer["audio_url"] == "/api/sessions/sessa/turns/t1/audio"
     assert "audio_path" not in answer

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from server.api.guard import key_matches
 from server.api.http import CLIENT_DIR
+from server.lexicon import mark_words
 from server.store import SessionStore
 from server.store.audio import resolve_audio
 from server.store.export import to_json, to_markdown, with_bank
@@ -61,16 +62,30 @@ async def _readable(request: Request, session_id: str, token: str | None,
 
 def _detail(request: Request, session: dict[str, Any]) -> dict[str, Any]:
     """The stored session plus what the review page needs: model answers from the bank,
-    an audio URL per recorded turn (the caller adds its own credential)."""
+    an audio URL per recorded turn (the caller adds its own credential), each word's
+    delivery marks."""
     detail = with_bank(session, getattr(request.app.state, "bank", None))
     base = f"/api/sessions/{quote(session['id'], safe='')}/turns"
     detail["turns"] = [
         {k: v for k, v in turn.items() if k != "audio_path"}
         | {"audio_url": f"{base}/{quote(turn['turn_id'], safe='')}/audio"
-           if turn.get("audio_path") else None}
+           if turn.get("audio_path") else None,
+           "words": _marked(turn.get("words"), turn.get("segments"))}
         for turn in session["turns"]
     ]
     return detail
+
+
+def _marked(words: Any, segments: Any) -> Any:
+    """Stored words with their delivery marks, worked out on every read (so sessions
+    stored before there were marks get them, and a change of the rules reaches all)."""
+    if not isinstance(words, list) or not words:
+        return words
+    spans = [s for s in segments if isinstance(s, list | tuple)] if isinstance(segments, list) else []
+    marks = mark_words([str(w.get("word", "")) for w in words],
+                       [float(w.get("start", 0.0)) for w in words], spans)
+    return [w | {"marks": m.marks, "pause_before_s": m.pause_before_s}
+            for w, m in zip(words, marks, strict=True)]
 
 
 @router.get("/api/sessions")

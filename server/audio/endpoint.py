@@ -11,6 +11,11 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+# Fillers and the words a clause cannot end on are defined once, in server/lexicon.py;
+# FILLERS stays importable from here (server/turn.py reads it from this module).
+from server.lexicon import DANGLING as _DANGLING
+from server.lexicon import FILLERS as FILLERS
+
 
 class Ending(Enum):
     FINISHED = "finished"  # a complete sentence: reply quickly
@@ -18,20 +23,6 @@ class Ending(Enum):
     UNKNOWN = "unknown"
 
 
-#: How Whisper writes a filler ("and, um," came back as "and hum." under load, and the
-#: interviewer cut in during the thinking pause that followed).
-FILLERS = frozenset({
-    "um", "uh", "er", "erm", "hmm", "hum", "hm", "mm", "mmm", "umm", "uhm", "uhh", "ah", "ahh",
-    "eh", "mhm",
-})
-# Words after which an English sentence cannot be over.
-_DANGLING = {
-    "and", "or", "but", "so", "because", "since", "then", "which", "that", "who", "where",
-    "when", "while", "if", "the", "a", "an", "of", "to", "for", "with", "in", "on", "by",
-    "is", "are", "was", "were", "be", "like", "first", "second", "third", "also", "plus",
-    "than", "as", "into", "from", "about", "my", "our", "their", "its", "we", "i", "you",
-    "it's", "there's", "basically", "actually", "well",
-} | FILLERS
 #: Prepositions a finished sentence may end on, after a relative clause or a question:
 #: "the class we actually care about.", "which loss would you go with?"
 _STRANDABLE = {"about", "of", "to", "for", "with", "in", "on", "from", "into", "by", "like"}

@@ -8,19 +8,16 @@ content transcript keeps its accuracy.
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-FILLERS = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "hm", "mm", "ah", "eh"}
-HEDGES = (
-    "i think", "i guess", "i believe", "maybe", "sort of", "kind of", "probably", "perhaps",
-    "i'm not sure", "i am not sure", "more or less", "i suppose",
-)
-LONG_PAUSE_S = 1.5
+# The words and rules counted here are defined once, in server/lexicon.py, where the
+# review page's marks come from too; the counting functions stay importable from here.
+from server.lexicon import FILLERS, LONG_PAUSE_S, long_pauses, repeat_spans, word_key
+from server.lexicon import count_fillers as count_fillers
+from server.lexicon import find_hedges as find_hedges
+
 PACE_BAND = (120.0, 170.0)
-_WORD = re.compile(r"[a-z']+")
 
 
 @dataclass(frozen=True)
@@ -48,28 +45,9 @@ class DeliveryMetrics:
         return asdict(self)
 
 
-def count_fillers(text: str) -> int:
-    return sum(1 for w in _WORD.findall(text.lower()) if w in FILLERS)
-
-
-def find_hedges(text: str) -> list[str]:
-    lowered = " " + re.sub(r"[^a-z' ]+", " ", text.lower()) + " "
-    found: list[str] = []
-    for hedge in HEDGES:
-        found.extend([hedge] * lowered.count(f" {hedge} "))
-    return found
-
-
 def count_repetitions(words: Sequence[str]) -> int:
     """Immediate repeats ("the the") and restarted bigrams ("it is, it is")."""
-    tokens = [w for w in (re.sub(r"[^a-z']", "", w.lower()) for w in words) if w]
-    tokens = [t for t in tokens if t not in FILLERS]
-    repeats = sum(1 for a, b in itertools.pairwise(tokens) if a == b)
-    restarts = sum(
-        1 for i in range(len(tokens) - 3)
-        if tokens[i: i + 2] == tokens[i + 2: i + 4] and tokens[i] != tokens[i + 1]
-    )
-    return repeats + restarts
+    return len(repeat_spans([word_key(w) for w in words]))
 
 
 def measure(
@@ -81,12 +59,11 @@ def measure(
 ) -> DeliveryMetrics:
     """Delivery figures of one spoken answer; `segments` are VAD speech spans in seconds."""
     spoken = [w for w in words if w.word.strip()]
-    content_words = [w for w in spoken if re.sub(r"[^a-z']", "", w.word.lower()) not in FILLERS]
+    content_words = [w for w in spoken if word_key(w.word) not in FILLERS]
     if segments:
         start, end = segments[0][0], segments[-1][1]
         speaking = sum(b - a for a, b in segments)
-        pauses = [round(b[0] - a[1], 2) for a, b in itertools.pairwise(segments)
-                  if b[0] - a[1] >= LONG_PAUSE_S]
+        pauses = [round(end - start, 2) for start, end in long_pauses(segments)]
     elif spoken:
         start, end = spoken[0].start, spoken[-1].end
         speaking = end - start
