@@ -159,3 +159,18 @@ def mark_words(words: Sequence[str], starts: Sequence[float],
         if after is not None:
             pauses[after] = max(pauses.get(after, 0.0), round(gap_end - gap_start, 2))
     return [Marks(m, pauses.get(i)) for i, m in enumerate(marks)]
+
+
+#: Words that carry a sentence on: a transcribed piece starting with one continues the
+#: piece before it (its full stop was the cut's: it becomes a comma).
+CONTINUING: frozenset[str] = frozenset({
+    "and", "but", "so", "or", "because", "which", "since", "then", "while", "whereas"})
+
+#: Words a spoken sentence does not end on, where Whisper put a full stop at a piece's
+#: end: the stop is the cut's and goes. Narrower than `DANGLING` (the endpointer's
+#: "still thinking" words): "...than you." or "...where we are, I." may end a sentence,
+#: and dropping a real full stop runs two sentences together.
+CUT_BEFORE: frozenset[str] = frozenset({
+    "the", "a", "an", "of", "to", "and", "or", "but", "with", "for", "by", "at",
+    "is", "are", "was", "were", "that", "which", "because", "if", "than", "as",
+    "my", "your", "their", "its", "our", "from", "into", "like", "very"}) | FILLERS

@@ -15,8 +15,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.audio.endpoint import FILLERS
 from server.engines.stt import TranscribedWord, Transcription, is_probable_hallucination
+from server.lexicon import CONTINUING, CUT_BEFORE
 
 
 @dataclass
@@ -167,12 +167,6 @@ def done_text(turn: Turn) -> str:
     return join_texts(parts)
 
 
-#: Words that carry a sentence on: a piece starting with one continues the last.
-_CONTINUING = {"and", "but", "so", "or", "because", "which", "since", "then", "while", "whereas"}
-#: Words a spoken sentence does not end on: a full stop after one is the cut's.
-_DANGLING = {"the", "a", "an", "of", "to", "and", "or", "but", "with", "for", "by", "at",
-             "is", "are", "was", "were", "that", "which", "because", "if", "than", "as",
-             "my", "your", "their", "its", "our", "from", "into", "like", "very"} | FILLERS
 
 
 def join_texts(parts: list[str]) -> str:
@@ -186,12 +180,12 @@ def join_texts(parts: list[str]) -> str:
             continue
         if text.endswith(".") and not text.endswith(".."):
             first = part.split(maxsplit=1)[0].strip(",").lower()
-            if first in _CONTINUING:
+            if first in CONTINUING:
                 text = text[:-1] + ","
                 part = part[:1].lower() + part[1:]
             elif part[:1].islower():
                 text = text[:-1]
-            elif text[:-1].rsplit(maxsplit=1)[-1].lower() in _DANGLING:
+            elif text[:-1].rsplit(maxsplit=1)[-1].lower() in CUT_BEFORE:
                 # "the weights come from. The dot product": one sentence, cut in two.
                 text = text[:-1]
                 if not part.startswith("I ") and not part[1:2].isupper():

@@ -76,7 +76,8 @@ async def test_a_thinking_pause_mid_clause_is_held_and_the_answer_kept_whole(ses
     assert len(h.of(p.Score)) == 1
 
 
-async def test_going_on_right_after_the_end_reopens_the_turn_and_withdraws_the_reply(session: Starter) -> None:
+async def test_going_on_right_after_the_end_reopens_the_turn_and_withdraws_the_reply(
+        session: Starter) -> None:
     h = await session()
     asked = len(h.agent())
     await h.say(FINISHED)

@@ -301,8 +301,9 @@ class Conversation:
                      result.text)
             turn.drop_preview()
             return
-        words = [p.Word(word=w.word, start=float(w.start), end=float(w.end),
-                        probability=float(w.probability)) for w in result.words]
+        words = p.marked_words([p.Word(word=w.word, start=float(w.start), end=float(w.end),
+                                       probability=float(w.probability))
+                                for w in result.words], turn.segments)
         await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=True,
                                      words=words))
         await self._respond(turn.turn_id, result.text, turn, words, spoken=True, audio=audio)
