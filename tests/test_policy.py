@@ -18,8 +18,8 @@ import pytest
 
 from server.bank import CATEGORIES, Question, QuestionBank, load_bank
 from server.interviewer.commands import detect_intent
-from server.interviewer.lexicon import DANGLING
 from server.interviewer.phrasing import phrase
+from server.interviewer.phrasing_words import DANGLING
 from server.interviewer.policy import (
     ACK_WORDS,
     STRONG_CONTENT,

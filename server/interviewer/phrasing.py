@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from server.interviewer.lexicon import (
+from server.interviewer.phrasing_words import (
     ADJECTIVES,
     ADVERBS,
     AUX,
