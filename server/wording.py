@@ -11,22 +11,15 @@ from collections.abc import Sequence
 
 from server.bank import Question
 from server.engines.llm import load_prompt
-from server.interviewer.policy import Move
+from server.interviewer.moves import Move
 from server.scoring.content import PointCoverage
 
 
-def split_lead(move: Move, question: Question | None) -> tuple[str, str]:
-    """(acknowledgement, core) of a rule-based move like 'You covered X. <follow-up>'."""
-    if question is not None:
-        cores = [f.text for f in question.follow_ups] + [question.prompt]
-        for core in cores:
-            if move.text.endswith(core):
-                return move.text[: -len(core)].strip(), core
-    return "", move.text
-
-
 def turn_messages(question: Question, points: Sequence[PointCoverage], answer: str,
-                  move: Move, draft: str) -> list[dict[str, str]]:
+                  move: Move, draft: str | None = None) -> list[dict[str, str]]:
+    """The messages that ask the LLM to word `move`'s parts. The follow-up it rewords is
+    the move's `core` (the bank's text); `draft`, the rule wording shown for reference,
+    is the whole move unless given."""
     by_id = {p.id: p for p in points}
     rubric_lines = []
     for kp in sorted(question.key_points, key=lambda kp: -kp.weight):
@@ -34,11 +27,11 @@ def turn_messages(question: Question, points: Sequence[PointCoverage], answer: s
         rubric_lines.append(f"- [{state}] (importance {kp.weight}) {kp.text}")
     if move.kind == "followup" and move.target == "deeper":
         instruction = ("the candidate's answer was strong; ask this deeper probe in your own "
-                       f"words, as one question ending with '?': {json.dumps(_core(move, question))}")
+                       f"words, as one question ending with '?': {json.dumps(move.core)}")
     elif move.kind == "followup":
         instruction = ("ask about the missed key point below, in your own words, as one "
                        "question ending with '?', without giving the answer away: "
-                       f"{json.dumps(_core(move, question))}")
+                       f"{json.dumps(move.core)}")
     else:
         instruction = "an empty string (the interviewer moves on to the next question)."
     template = load_prompt("turn")
@@ -49,12 +42,9 @@ def turn_messages(question: Question, points: Sequence[PointCoverage], answer: s
         move={"followup": "ask a follow-up question", "question": "move on to the next question",
               "feedback": "give feedback and move on", "closing": "close the session"}.get(
                   move.kind, move.kind),
-        draft=json.dumps(draft),
+        draft=json.dumps(move.text if draft is None else draft),
         follow_up_instruction=instruction,
     )
     return [{"role": "system", "content": load_prompt("system").template},
             {"role": "user", "content": user}]
 
-
-def _core(move: Move, question: Question) -> str:
-    return split_lead(move, question)[1]

@@ -18,7 +18,8 @@ import pytest
 
 from server.bank import CATEGORIES, Question, QuestionBank, load_bank
 from server.interviewer.commands import detect_intent
-from server.interviewer.phrasing import _DANGLING, phrase
+from server.interviewer.phrasing import phrase
+from server.interviewer.phrasing_words import DANGLING
 from server.interviewer.policy import (
     ACK_WORDS,
     STRONG_CONTENT,
@@ -30,8 +31,6 @@ from server.interviewer.policy import (
     question_parts,
 )
 
-# The conversation splits a rule-worded move into its acknowledgement and the rest with this.
-FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
 EMPTY_PRAISE = re.compile(
     r"^(?:great|good|excellent|nice|awesome|perfect|well done|fantastic)(?: answer| job| work| point)?[.!]$",
     re.IGNORECASE,
@@ -102,9 +101,10 @@ def kinds(reply: Reply) -> list[str]:
 
 
 def ack_of(move: Move) -> str:
-    match = FIRST_SENTENCE.match(move.text)
-    assert match, move.text
-    return match.group(1)
+    """A move's acknowledgement: its `ack` part, one sentence, spoken first."""
+    assert move.ack and move.text.startswith(move.ack + " "), move
+    assert len(sentences(move.ack)) == 1, move.ack
+    return move.ack
 
 
 def sentences(text: str) -> list[str]:
@@ -359,7 +359,7 @@ def test_every_bank_key_point_reads_as_a_short_complete_phrase(bank: QuestionBan
                 # the author's clause ends ("merge them,") may.
                 tail = " ".join(words[-3:]).rstrip(",")
                 natural = re.search(re.escape(tail) + r"\s*(?:[,;:.]|$)", kp.text)
-                assert natural or words[-1].lower() not in _DANGLING, (kp.id, p.text)
+                assert natural or words[-1].lower() not in DANGLING, (kp.id, p.text)
                 assert not p.text.endswith((",", ":", ";")), (kp.id, p.text)
                 assert "  " not in p.did and ":" not in p.did, (kp.id, p.did)
                 assert p.did.startswith("you ") and p.missed.startswith("you didn't ")
@@ -402,7 +402,7 @@ def test_long_key_points_are_trimmed_at_a_clean_boundary() -> None:
     assert p.text == "Adam converges fast with little tuning"  # not "... and handles sparse"
     p = phrase("The weight gradient is one over n times X transpose times predictions minus y, and "
                "the bias gradient is the mean of predictions minus y.", 12)
-    assert p.text.split()[-1] not in _DANGLING and "," not in p.text
+    assert p.text.split()[-1] not in DANGLING and "," not in p.text
     p = phrase("Gather the inventory from friends, followed pages and groups plus recommended "
                "unconnected content, and filter out what the user has already seen.", 12)
     assert p.base == "gather the inventory from friends"  # cut at the comma, not mid-list
@@ -686,19 +686,19 @@ def test_restore_and_resume_continue_the_plan(bank: QuestionBank) -> None:
 
 
 def test_moves_keep_the_shape_the_conversation_relies_on(bank: QuestionBank) -> None:
-    """One acknowledgement sentence first; a follow-up ends with the bank's follow-up text and
-    a question with its prompt (the LLM rewording splits moves this way)."""
+    """A move that answers an answer has one acknowledgement sentence as its `ack`; a
+    follow-up's `core` is the bank's follow-up text and a question's its prompt (the LLM
+    rewording replaces these parts by name)."""
     questions = bank.choose(6, rng=random.Random(8))
     h = Harness(questions)
     h.start()
     while not h.policy.finished:
         reply = h.answer_fraction(0.5)
         move = reply.moves[0]
-        match = FIRST_SENTENCE.match(move.text)
-        assert match
-        rest = match.group(2)
+        ack_of(move)
         state = h.policy.asked[move.index - 1] if move.index else None
         if move.kind == "followup":
-            assert state is not None and rest == state.follow_ups_asked[-1].text
+            assert state is not None and move.core == state.follow_ups_asked[-1].text
+            assert move.text == f"{move.ack} {move.core}"
         elif move.kind == "question":
-            assert rest.endswith(h.question.prompt)
+            assert move.core == h.question.prompt and move.text.endswith(h.question.prompt)

@@ -21,166 +21,33 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from server.interviewer.phrasing_words import (
+    ADJECTIVES,
+    ADVERBS,
+    AUX,
+    COMPOUND,
+    DANGLING,
+    DETERMINERS,
+    EXTRA_VERBS,
+    INTRO,
+    NO_CUT_AFTER,
+    NOT_OBJECT,
+    PARENTHETICAL,
+    PAST,
+    PEOPLE,
+    PLURAL_NOUNS,
+    PRONOUN_SWAP,
+    PRONOUNS,
+    PROPER,
+    SILENT_ADVERBS,
+    STRONG_BREAKS,
+    SUBORDINATE,
+    THIRD_PERSON,
+    WEAK_BREAKS,
+)
+
 Shape = Literal["action", "label", "statement"]
 
-#: Verbs that open rubric actions, with their past tense. A verb missing here makes its
-#: key point a "statement", whose wording ("you explained that ...") still reads acceptably.
-_PAST: dict[str, str] = {
-    "acknowledge": "acknowledged", "add": "added", "address": "addressed", "aggregate": "aggregated",
-    "apply": "applied", "articulate": "articulated", "ask": "asked", "avoid": "avoided",
-    "backpropagate": "backpropagated", "balance": "balanced", "break": "broke", "bring": "brought",
-    "build": "built", "calibrate": "calibrated", "center": "centered", "check": "checked",
-    "choose": "chose", "clarify": "clarified", "clip": "clipped", "combine": "combined",
-    "compare": "compared", "compute": "computed", "connect": "connected", "consider": "considered",
-    "contrast": "contrasted", "control": "controlled", "correct": "corrected", "cover": "covered",
-    "debug": "debugged", "decompose": "decomposed", "define": "defined", "derive": "derived",
-    "describe": "described", "detect": "detected", "diagnose": "diagnosed", "discuss": "discussed",
-    "distinguish": "distinguished", "divide": "divided", "drop": "dropped", "encode": "encoded",
-    "enforce": "enforced", "ensure": "ensured", "estimate": "estimated", "evaluate": "evaluated",
-    "explain": "explained", "favor": "favored", "find": "found", "fit": "fit", "fix": "fixed",
-    "focus": "focused", "frame": "framed", "freeze": "froze", "gather": "gathered", "get": "got",
-    "give": "gave", "ground": "grounded", "guard": "guarded", "handle": "handled",
-    "identify": "identified", "include": "included", "initialize": "initialized",
-    "invite": "invited", "iterate": "iterated", "justify": "justified", "keep": "kept",
-    "lay": "laid", "lead": "led", "learn": "learned", "link": "linked", "list": "listed",
-    "log": "logged", "look": "looked", "make": "made", "measure": "measured",
-    "mention": "mentioned", "mitigate": "mitigated", "monitor": "monitored", "move": "moved",
-    "multiply": "multiplied", "name": "named", "normalize": "normalized", "note": "noted",
-    "offer": "offered", "open": "opened", "optimize": "optimized", "outline": "outlined",
-    "own": "owned", "pick": "picked", "point": "pointed", "predict": "predicted",
-    "prepend": "prepended", "present": "presented", "profile": "profiled", "propose": "proposed",
-    "prune": "pruned", "quantify": "quantified", "raise": "raised", "randomize": "randomized",
-    "rank": "ranked", "re-rank": "re-ranked", "recognize": "recognized", "recommend": "recommended",
-    "reduce": "reduced", "reflect": "reflected", "regularize": "regularized", "relate": "related",
-    "remove": "removed", "repeat": "repeated", "replace": "replaced", "report": "reported",
-    "respect": "respected", "return": "returned", "reuse": "reused", "rule": "ruled", "run": "ran",
-    "say": "said", "scale": "scaled", "score": "scored", "seek": "sought", "select": "selected",
-    "separate": "separated", "set": "set", "show": "showed", "shuffle": "shuffled",
-    "simplify": "simplified", "sort": "sorted", "specify": "specified", "spend": "spent",
-    "split": "split", "standardize": "standardized", "start": "started", "state": "stated",
-    "stay": "stayed", "stop": "stopped", "stratify": "stratified", "structure": "structured",
-    "subtract": "subtracted", "suggest": "suggested", "summarize": "summarized", "take": "took",
-    "talk": "talked", "tell": "told", "test": "tested", "tie": "tied", "track": "tracked",
-    "train": "trained", "translate": "translated", "treat": "treated", "try": "tried",
-    "tune": "tuned", "understand": "understood", "update": "updated", "use": "used",
-    "validate": "validated", "verify": "verified", "walk": "walked", "weigh": "weighed",
-    "work": "worked", "write": "wrote", "do": "did", "oversample": "oversampled",
-    "undersample": "undersampled", "resample": "resampled", "project": "projected",
-    "reshape": "reshaped", "concatenate": "concatenated", "assign": "assigned", "pad": "padded",
-    "cache": "cached", "deploy": "deployed", "retrain": "retrained",
-    "crop": "cropped", "embed": "embedded",
-    "distill": "distilled", "quantize": "quantized", "precompute": "precomputed",
-    "audit": "audited", "compress": "compressed", "plot": "plotted", "confirm": "confirmed",
-    "integrate": "integrated", "merge": "merged",
-}
-_SILENT_ADVERBS = {"also", "alternatively", "then", "optionally", "finally"}
-_THIRD_PERSON = {"does": "do", "has": "have", "goes": "go", "says": "say"}
-#: Adverbs that may come before the verb of an action ("Briefly says", "First seeks").
-_ADVERBS = {
-    "also", "alternatively", "briefly", "first", "then", "clearly", "concretely", "explicitly",
-    "repeatedly", "immediately", "always", "finally", "optionally", "carefully", "quickly",
-}
-#: A word after the first that shows the first is a noun, not a verb ("Fit just stores ...").
-_NOT_OBJECT = {
-    "is", "are", "was", "were", "has", "have", "had", "can", "could", "should", "would", "will",
-    "may", "might", "must", "does", "do", "just", "only", "alone", "transforms", "come", "comes",
-}
-#: Words that end a comma part without ending the phrase ("a simple, fast baseline").
-_ADJECTIVES = {
-    "simple", "clean", "plain", "fast", "small", "large", "cheap", "strong", "clear", "short",
-    "robust", "good", "high", "low", "new", "big", "concrete", "real", "separate", "fresh",
-    "stable", "sparse", "dense", "reliable", "honest", "calm", "specific", "careful", "quick",
-    "slow", "random", "independent", "respectful", "consistent", "accurate", "well-calibrated",
-    "badly", "poorly", "highly", "exponentially", "linearly", "numerically", "extra",
-    "additional", "main", "key", "full", "final", "whole",
-}
-#: Two-word verbs: "Load test under realistic traffic".
-_COMPOUND = {"load test": ("load test", "load tested")}
-#: Opening phrases that frame the main clause: dropped when a comma closes them soon.
-_INTRO = {
-    "for", "during", "to", "in", "without", "with", "after", "at", "when", "if", "because", "as",
-    "once", "since", "while", "before", "on", "under", "given", "unlike", "by", "from", "within",
-    "over", "across", "here",
-}
-#: Words a trimmed phrase must not end on.
-_DANGLING = {
-    "a", "an", "the", "and", "or", "but", "nor", "so", "of", "to", "in", "on", "at", "by", "for",
-    "from", "with", "into", "onto", "over", "under", "between", "across", "through", "than", "as",
-    "that", "which", "who", "whose", "whom", "what", "when", "where", "why", "how", "whether",
-    "if", "because", "while", "since", "rather", "instead", "without", "is", "are", "was", "were",
-    "be", "been", "being", "has", "have", "had", "can", "could", "should", "would", "will", "may",
-    "might", "must", "does", "do", "not", "no", "very", "more", "less", "most", "much", "many",
-    "each", "every", "all", "both", "either", "any", "some", "its", "their", "his", "her", "your",
-    "our", "my", "this", "these", "those", "such", "own", "per", "via", "it", "them",
-    "they", "we", "you", "i", "he", "she", "then", "also", "only", "just", "like",
-    "against", "toward", "towards", "among", "about", "up", "out", "off", "too", "lets", "let",
-    "makes", "make", "gets", "get", "given", "using", "used", "called", "named", "known", "until",
-    "unless", "though", "although", "whereas", "thus", "hence", "even", "still", "least",
-}
-#: Words to cut before when a phrase is too long: the clause ends cleanly there.
-_STRONG_BREAKS = {
-    "so", "because", "which", "while", "rather", "instead", "whereas", "since", "where", "when",
-    "unless", "though", "although", "but", "thus", "then", "without", "whose", "otherwise",
-    "such", "including", "especially", "except",
-}
-_WEAK_BREAKS = {
-    "and", "or", "with", "by", "for", "from", "in", "on", "at", "into", "over", "across", "through",
-    "between", "than", "as", "that", "to", "via", "using", "under", "after", "before", "until",
-    "per", "of",
-}
-#: First words that keep their capital inside a sentence.
-_PROPER = {
-    "adam", "xavier", "glorot", "kaiming", "he", "gini", "laplace", "euclidean", "bayes",
-    "gaussian", "bernoulli", "monte", "markov", "python", "bert", "gpt", "i", "mann", "whitney",
-    "english", "spanish", "google", "kolmogorov", "pearson", "spearman", "shapley",
-}
-_AUX = {
-    "is", "are", "was", "were", "has", "have", "had", "can", "could", "should", "would", "will",
-    "may", "might", "must", "does", "do", "did", "cannot", "needs", "need", "becomes", "become",
-}
-_EXTRA_VERBS = {
-    "evolve", "adapt", "come", "lie", "grow", "beat", "show", "differ", "concentrate", "dominate",
-    "approach", "mean", "matter", "behave", "depend", "happen", "flow", "converge", "overfit",
-    "fail", "sit", "end", "stop", "stay", "remain", "trade", "fall", "rise", "drop", "win",
-    "generalize", "tend", "help", "hurt", "cost", "act", "appear", "belong", "exist", "follow",
-    "penalize", "halt", "rely", "allow", "let", "prevent", "reduce", "increase", "decrease",
-    "learn", "form", "pick", "serve", "feed", "optimize", "apply", "cut", "avoid", "treat",
-    "encode", "process", "scale", "parallelize", "memorize", "rotate", "freeze", "simplify",
-    "decouple", "store", "decide", "multiply", "squash", "connect", "focus", "lose", "output",
-    "change", "equal", "equals", "stabilize", "smooth", "downsample", "approximate", "ramp",
-    "create", "average", "maximize", "minimize", "limit", "search", "estimate", "produce",
-    "compute", "capture", "measure", "model", "represent", "require", "return",
-}
-_DETERMINERS = {
-    "the", "a", "an", "its", "their", "this", "these", "those", "each", "every", "of", "per",
-    "our", "your", "his", "her", "my", "no", "any", "some", "all", "to", "with", "for", "by",
-    "two", "three", "four", "five", "several", "many", "multiple", "few", "both", "other",
-}
-#: Plurals that look like verbs ("aggregates"): never the verb of a statement.
-_PLURAL_NOUNS = {
-    "aggregates", "features", "tests", "results", "scores", "counts", "splits", "samples", "labels",
-    "points", "values", "weights", "ranks", "logs", "models", "inputs", "changes", "updates",
-    "estimates", "reports", "filters", "signals", "projects", "names",
-}
-_PRONOUNS = {"it", "they", "this", "these", "that", "those", "he", "she", "we", "you"}
-_SUBORDINATE = {
-    "if", "when", "because", "since", "while", "although", "though", "once", "unless", "whereas",
-}
-_PARENTHETICAL = ("such as", "for example", "e.g.", "like", "as in", "also called", "or ", "known as")
-_NO_CUT_AFTER = {
-    "respect", "due", "according", "order", "prior", "relative", "compared", "close", "thanks",
-    "next", "instead", "rather", "up", "able", "how", "what", "much", "many", "is", "are", "be",
-    "fan", "number", "amount", "lot", "kind", "sort", "type", "part", "fraction", "set", "out",
-}
-#: A description of the candidate ("Makes their own contribution clear") said to them.
-_PRONOUN_SWAP = {
-    "their": "your", "they": "you", "them": "you", "themselves": "yourself", "theirs": "yours",
-    "they're": "you're", "they've": "you've", "they'd": "you'd",
-}
-_PEOPLE = {
-    "customer", "user", "stakeholder", "person", "people", "team", "doctor", "listener",
-    "manager", "client", "pm", "patient", "colleague", "engineer", "interviewer",
-}
 MAX_WORDS = 14
 
 
@@ -240,7 +107,7 @@ def _lower_first(text: str) -> str:
         return text[:1].lower() + text[1:]  # the article, not the letter "A"
     name = len(following) > 1 and following[:1].isupper() and following[1:] == following[1:].lower()
     if (len(core) > 1 and core[1:] == core[1:].lower() and core.replace("-", "").isalpha()
-            and core.lower() not in _PROPER and not name):
+            and core.lower() not in PROPER and not name):
         return text[:1].lower() + text[1:]
     return text
 
@@ -252,10 +119,10 @@ def _upper_first(text: str) -> str:
 def _verb_base(word: str) -> str | None:
     """The base form when `word` is a known verb, bare or third person ('uses' -> 'use')."""
     lowered = word.lower()
-    if lowered in _PAST:
+    if lowered in PAST:
         return lowered
-    if lowered in _THIRD_PERSON:
-        return _THIRD_PERSON[lowered]
+    if lowered in THIRD_PERSON:
+        return THIRD_PERSON[lowered]
     candidates = []
     if lowered.endswith("ies"):
         candidates.append(lowered[:-3] + "y")
@@ -263,7 +130,7 @@ def _verb_base(word: str) -> str | None:
         candidates.append(lowered[:-2])
     if lowered.endswith("s"):
         candidates.append(lowered[:-1])
-    return next((c for c in candidates if c in _PAST), None)
+    return next((c for c in candidates if c in PAST), None)
 
 
 @dataclass(frozen=True)
@@ -276,19 +143,19 @@ def _action(words: list[str]) -> _Action | None:
     """The action's imperative and past forms when the words open with a known verb."""
     rest = list(words)
     lead: list[str] = []
-    while len(rest) > 1 and rest[0].lower() in _ADVERBS:
+    while len(rest) > 1 and rest[0].lower() in ADVERBS:
         adverb = rest.pop(0).lower()
-        if adverb not in _SILENT_ADVERBS:
+        if adverb not in SILENT_ADVERBS:
             lead.append(adverb)
     if not rest:
         return None
     pair = " ".join(rest[:2]).lower()
-    if pair in _COMPOUND and len(rest) > 2:
-        base_form, past_form = _COMPOUND[pair]
+    if pair in COMPOUND and len(rest) > 2:
+        base_form, past_form = COMPOUND[pair]
         return _Action(" ".join([*lead, base_form, *rest[2:]]), " ".join([*lead, past_form, *rest[2:]]))
     first = rest[0].lower().strip(",")
     base = _verb_base(first)
-    if base is None or (len(rest) > 1 and rest[1].lower().strip(",;:") in _NOT_OBJECT):
+    if base is None or (len(rest) > 1 and rest[1].lower().strip(",;:") in NOT_OBJECT):
         return None
     described = first != base  # "Uses an analogy" describes the candidate
     if base == "do" and len(rest) > 1 and rest[1].lower() == "not":  # "Do not use accuracy"
@@ -300,12 +167,12 @@ def _action(words: list[str]) -> _Action | None:
 
 def _strip_intro(words: list[str]) -> list[str]:
     """'In each iteration compute z ...' -> 'compute z ...': the action without its setting."""
-    if not words or words[0].lower() not in (_INTRO | {"each", "every"}):
+    if not words or words[0].lower() not in (INTRO | {"each", "every"}):
         return words
     for k in range(1, min(6, len(words))):
         word = words[k]
-        if (word == word.lower() and word in _PAST and words[k - 1].lower() not in _DETERMINERS
-                and words[k - 1].lower() not in _PRONOUNS):
+        if (word == word.lower() and word in PAST and words[k - 1].lower() not in DETERMINERS
+                and words[k - 1].lower() not in PRONOUNS):
             return words[k:]
     return words
 
@@ -327,23 +194,23 @@ def _first_sentence(text: str) -> str:
 
 def _has_finite_verb(words: list[str]) -> bool:
     """Whether a clause has a finite verb ("bias measures ...") or is a noun phrase."""
-    if words and words[0].lower() in _PRONOUNS - {"that", "this", "these", "those"}:
+    if words and words[0].lower() in PRONOUNS - {"that", "this", "these", "those"}:
         return True
     for i, word in enumerate(words):
         low = word.lower().strip(",;:")
-        if low in _AUX or low.endswith("n't"):
+        if low in AUX or low.endswith("n't"):
             return True
-        if i == 0 or words[i - 1].lower() in _DETERMINERS:
+        if i == 0 or words[i - 1].lower() in DETERMINERS:
             continue
         if word.endswith(",") or (len(words) <= 2 and i == len(words) - 1 and low.endswith("s")):
             continue  # "Rate limits, ...": a noun, not a verb
-        if low.endswith("s") and not low.endswith(("ss", "'s")) and low not in _PLURAL_NOUNS and (
-                _verb_base(low) is not None or low[:-1] in _EXTRA_VERBS or low[:-2] in _EXTRA_VERBS):
+        if low.endswith("s") and not low.endswith(("ss", "'s")) and low not in PLURAL_NOUNS and (
+                _verb_base(low) is not None or low[:-1] in EXTRA_VERBS or low[:-2] in EXTRA_VERBS):
             return True
         previous = words[i - 1].lower()
-        if (low in _PAST or low in _EXTRA_VERBS) and previous.endswith("s") and not previous.endswith("ss"):
+        if (low in PAST or low in EXTRA_VERBS) and previous.endswith("s") and not previous.endswith("ss"):
             return True  # a plural subject and its verb: "labels come from ..."
-        if low in _EXTRA_VERBS and i <= 6 and "and" in words[:i]:
+        if low in EXTRA_VERBS and i <= 6 and "and" in words[:i]:
             return True  # "the learning rate and its schedule remain ..."
     return False
 
@@ -354,8 +221,8 @@ def _starts_clause(text: str) -> bool:
     if not words:
         return False
     first = words[0].lower()
-    return first in _AUX or (first.endswith("s") and (
-        _verb_base(first) is not None or first[:-1] in _EXTRA_VERBS or first[:-2] in _EXTRA_VERBS))
+    return first in AUX or (first.endswith("s") and (
+        _verb_base(first) is not None or first[:-1] in EXTRA_VERBS or first[:-2] in EXTRA_VERBS))
 
 
 def _comma_parts(text: str) -> list[str]:
@@ -379,22 +246,22 @@ def _comma_parts(text: str) -> list[str]:
     following = parts[1].split() if len(parts) > 1 else []
     if len(parts) > 1 and (
             # "Attention of Q, K and V equals ..."
-            (len(first) <= 3 and first[0].lower() not in _INTRO | _SUBORDINATE
+            (len(first) <= 3 and first[0].lower() not in INTRO | SUBORDINATE
              and not _has_finite_verb(first) and _action(first) is None)
             # "plain, respectful language"; not "clear, saying ..."
-            or (first[-1].lower() in _ADJECTIVES and not following[0].lower().endswith("ing")
-                and following[0].lower() not in _STRONG_BREAKS | _WEAK_BREAKS)):
+            or (first[-1].lower() in ADJECTIVES and not following[0].lower().endswith("ing")
+                and following[0].lower() not in STRONG_BREAKS | WEAK_BREAKS)):
         parts = [f"{parts[0]}, {parts[1]}", *parts[2:]]
     # A short list that ends with "and" or "or" stays whole: "precision, recall and F1".
     for j in range(1, len(parts)):
         words = parts[j].split()
         first_word = words[0].lower()
-        if (len(words) > 8 or parts[j].lower().startswith(_PARENTHETICAL)
-                or first_word in _STRONG_BREAKS or first_word.endswith("ing")
+        if (len(words) > 8 or parts[j].lower().startswith(PARENTHETICAL)
+                or first_word in STRONG_BREAKS or first_word.endswith("ing")
                 or _action(words) is not None or _has_finite_verb(words)):
             break
         opens_clause = words[0].lower() in ("and", "or") and len(words) > 1 and (
-            _verb_base(words[1]) is not None or words[1].lower() in _AUX)
+            _verb_base(words[1]) is not None or words[1].lower() in AUX)
         if ("and" in words or "or" in words) and not opens_clause:
             return [", ".join(parts[: j + 1]), *parts[j + 1:]]
         if len(words) > 3:
@@ -417,9 +284,9 @@ def _clause(text: str) -> tuple[str, bool]:
     first = words[0].lower() if words else ""
     raw = [p.strip() for p in text.split(",") if p.strip()]
     lead = raw[0].split() if raw else []
-    if len(raw) > 1 and (first in _SUBORDINATE or (first in _INTRO and len(lead) <= 6)):
+    if len(raw) > 1 and (first in SUBORDINATE or (first in INTRO and len(lead) <= 6)):
         rest = raw[1:]
-        while len(rest) > 1 and rest[0].lower().startswith(_PARENTHETICAL):
+        while len(rest) > 1 and rest[0].lower().startswith(PARENTHETICAL):
             rest = rest[1:]  # "If all weights start equal, such as zero, every unit ..."
         if len(" ".join(rest).split()) >= 3:
             return _clause(", ".join(rest))[0], False
@@ -435,7 +302,7 @@ def _is_heading(words: list[str]) -> bool:
         return False
     if _action(words) is not None:
         return len(words) > 2 and words[1].lower() == "and"  # "Train and test contamination"
-    if words[0].lower() in _PRONOUNS or _has_finite_verb(words):
+    if words[0].lower() in PRONOUNS or _has_finite_verb(words):
         return False
     last = words[-1].lower()
     return not (len(words) >= 3 and last.endswith("s") and not last.endswith("ss"))
@@ -458,21 +325,21 @@ def _trim(words: list[str], max_words: int) -> list[str]:
     cut = next((i for i in range(max_words, 3, -1) if words[i - 1].endswith(",")), None)
     if cut is not None:  # the author's own clause boundary: keep it as written
         return [*words[: cut - 1], words[cut - 1].rstrip(",")]
-    for breaks in (_STRONG_BREAKS, _WEAK_BREAKS):
+    for breaks in (STRONG_BREAKS, WEAK_BREAKS):
         if cut is not None:
             break
         for i in range(max_words, low - 1, -1):
             if (i < len(words) and words[i].lower().strip(",") in breaks
-                    and words[i - 1].lower().strip(",") not in _NO_CUT_AFTER):
+                    and words[i - 1].lower().strip(",") not in NO_CUT_AFTER):
                 cut = i
                 break
     words = words[: cut if cut is not None else max_words]
     while len(words) > 1:
         last = words[-1].lower().strip(",")
-        if last in _DANGLING or last in _ADJECTIVES:
+        if last in DANGLING or last in ADJECTIVES:
             words = words[:-1]
         elif len(words) > 2 and words[-2].lower() in ("and", "or") and (
-                _verb_base(last) is not None or last in _EXTRA_VERBS or last[:-1] in _EXTRA_VERBS):
+                _verb_base(last) is not None or last in EXTRA_VERBS or last[:-1] in EXTRA_VERBS):
             words = words[:-2]  # "... and handles [sparse gradients]"
         else:
             break
@@ -500,15 +367,15 @@ def _convert_verbs(words: list[str], to: Literal["base", "past"], described: boo
             if not (described and stripped != base) and not bare_ok:
                 base = None
         if base is not None:
-            out.append((base if to == "base" else _PAST[base]) + ("," if low.endswith(",") else ""))
+            out.append((base if to == "base" else PAST[base]) + ("," if low.endswith(",") else ""))
             since_verb = []
             continue
-        if described and stripped in _PRONOUN_SWAP:
+        if described and stripped in PRONOUN_SWAP:
             own = i + 1 < len(words) and words[i + 1].lower() == "own"
-            others = any(w.lower() in _PEOPLE or (w.lower().endswith("s") and not w.lower().endswith("ss"))
+            others = any(w.lower() in PEOPLE or (w.lower().endswith("s") and not w.lower().endswith("ss"))
                          for w in since_verb)
             if own or not others:
-                word = _PRONOUN_SWAP[stripped] + ("," if low.endswith(",") else "")
+                word = PRONOUN_SWAP[stripped] + ("," if low.endswith(",") else "")
         out.append(word)
         since_verb.append(stripped)
     return out
