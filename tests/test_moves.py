@@ -58,16 +58,6 @@ def test_a_part_is_replaced_by_name_and_the_move_joined_again() -> None:
     assert hash(QUESTION) == hash(dataclasses.replace(QUESTION))
 
 
-def test_a_whole_text_replaces_every_part() -> None:
-    """What `dataclasses.replace(move, text=...)` meant while a move was one string
-    (conversation.py's `_worded_moves` until it calls `worded_moves`)."""
-    whole = dataclasses.replace(QUESTION, text="Said another way.", source="llm")
-    assert whole.text == whole.core == "Said another way."
-    assert (whole.ack, whole.lead, whole.transition, whole.label) == ("", "", "", "")
-    assert (whole.kind, whole.question_id, whole.index, whole.source) == \
-        ("question", "regularization", 2, "llm")
-
-
 # ---------------------------------------------------------------------------- LLM fields
 
 

@@ -24,10 +24,10 @@ PartName = Literal["ack", "lead", "transition", "label", "core"]
 PARTS: tuple[PartName, ...] = ("ack", "lead", "transition", "label", "core")
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Move:
     kind: MoveKind
-    core: str
+    core: str = ""
     question_id: str | None = None
     index: int | None = None
     #: Which key point a follow-up probes, or "deeper" (for logs, LLM wording, tests).
@@ -37,22 +37,6 @@ class Move:
     lead: str = ""
     transition: str = ""
     label: str = ""
-
-    def __init__(self, kind: MoveKind, core: str = "", question_id: str | None = None,
-                 index: int | None = None, target: str | None = None,
-                 source: Source | None = None, *, ack: str = "", lead: str = "",
-                 transition: str = "", label: str = "", text: str | None = None) -> None:
-        """`text`: a move worded whole by its caller. It becomes the core and the other
-        parts are dropped; this keeps `dataclasses.replace(move, text=...)` meaning what it
-        meant when a move was one string (conversation.py's `_worded_moves` still does that;
-        once it calls `worded.worded_moves` this keyword can go)."""
-        if text is not None:
-            core, ack, lead, transition, label = text, "", "", "", ""
-        values = {"kind": kind, "core": core, "question_id": question_id, "index": index,
-                  "target": target, "source": source, "ack": ack, "lead": lead,
-                  "transition": transition, "label": label}
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
 
     @property
     def text(self) -> str:

@@ -5,9 +5,7 @@ LLM's wording of it."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -16,15 +14,13 @@ from server.bank import Question
 from server.engines.llm import ChatLLM, FieldStream
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import AnswerResult, Interviewer, Move, Reply
+from server.interviewer.worded import WORDED_KINDS, wording_steps
 from server.scoring.content import ContentResult
 from server.speaking import Synthesis
 from server.turn import Preview, Turn
 from server.wording import turn_messages
 
 log = logging.getLogger("viva.planner")
-
-_FIRST_SENTENCE = re.compile(r"^(.*?[.!?])\s+(.+)$", re.DOTALL)
-
 
 @dataclass
 class Ready:
@@ -152,10 +148,10 @@ class ReplyPlanner:
              reply: Reply) -> tuple[FieldStream | None, float]:
         """The LLM's wording of the reply's first move, streaming; and its deadline."""
         if self.llm is None or content is None or not reply.moves \
-                or reply.moves[0].kind not in ("followup", "question", "feedback"):
+                or reply.moves[0].kind not in WORDED_KINDS:
             return None, 0.0
         first = reply.moves[0]
-        messages = turn_messages(question, content.points, text, first, first.text)
+        messages = turn_messages(question, content.points, text, first)
         self.llm_stats["turns"] += 1
         return self.llm.stream_turn(messages, on_done=self._llm_done), \
             time.monotonic() + self.llm.timeout_s
@@ -174,25 +170,11 @@ class ReplyPlanner:
 
     async def worded_moves(self, reply: Reply, wording: FieldStream,
                            deadline: float) -> AsyncIterator[Move]:
-        """The reply's first move in the LLM's words, sentence by sentence as they
-        stream in; any field that is missing, invalid or late keeps the rule wording."""
-        first = reply.moves[0]
-        if first.kind == "feedback":
-            text = self.count(await wording.get("feedback", deadline))
-            yield dataclasses.replace(first, text=text, source="llm") if text else first
-        else:
-            match = _FIRST_SENTENCE.match(first.text)
-            rule_ack, rest = (match.group(1), match.group(2)) if match else ("", first.text)
-            ack = self.count(await wording.get("acknowledgement", deadline))
-            if ack or rule_ack:
-                yield Move("ack", ack or rule_ack, first.question_id, first.index,
-                           source="llm" if ack else "rules")
-            if first.kind == "followup":
-                asked = self.count(await wording.get("follow_up", deadline))
-                yield dataclasses.replace(first, text=asked or rest,
-                                          source="llm" if asked else "rules")
-            else:
-                yield dataclasses.replace(first, text=rest)
+        """The reply's first move in the LLM's words, part by part as they stream in; any
+        field that is missing, invalid or late keeps the rule wording."""
+        for step in wording_steps(reply.moves[0]):
+            value = self.count(await wording.get(step.field, deadline)) if step.field else None
+            yield step.worded(value)
         for move in reply.moves[1:]:
             yield move
 
