@@ -27,12 +27,11 @@ from server.config import Settings
 from server.engines.llm import ChatLLM
 from server.engines.registry import Engines
 from server.engines.stt import is_probable_hallucination
-from server.interviewer.commands import detect_intent
 from server.interviewer.policy import Move, Reply
 from server.live import FairLane, LiveSessions
 from server.scoring.content import ContentScorer
-from server.session import opening
-from server.session.assessor import VERBATIM_WAIT_S, Assessor, AssessorState
+from server.session import answering, opening
+from server.session.assessor import Assessor, AssessorState
 from server.session.clock import SYSTEM_CLOCK, Clock
 from server.session.events import (
     ListenerEvent,
@@ -46,10 +45,10 @@ from server.session.events import (
 )
 from server.session.journal import Journal, TurnRecord
 from server.session.listener import Listener, ListenerSettings
-from server.session.planner import PlannerState, Ready, ReplyPlanner
+from server.session.planner import PlannerState, ReplyPlanner
 from server.session.speaker import Speaker
 from server.session.tasks import SessionTasks
-from server.session.transcriber import PieceTranscriber, Scheduler, settled, verbatim_text
+from server.session.transcriber import PieceTranscriber, Scheduler, settled
 from server.speaking import Synthesis
 from server.store import SessionStore
 from server.turn import Piece, Turn, done_text, join_pieces
@@ -119,18 +118,6 @@ class Conversation:
     @property
     def session_id(self) -> str:
         return self.journal.session_id
-
-    @property
-    def token(self) -> str:
-        return self.journal.token
-
-    @property
-    def records(self) -> list[TurnRecord]:
-        return self.journal.records
-
-    @property
-    def llm_stats(self) -> dict[str, int]:
-        return self.planner.llm_stats
 
     @property
     def speaking(self) -> bool:
@@ -322,68 +309,10 @@ class Conversation:
     async def _respond(self, turn_id: str, text: str, turn: Turn | None, words: list[p.Word],
                        spoken: bool, audio: np.ndarray | None = None) -> None:
         async with self._reply_lock:
-            ready = await self.planner.take_preview(turn, text) if turn is not None else None
-            question = self.planner.question
-            record = self.journal.add(TurnRecord(turn_id, "candidate", text,
-                                                 question.id if question else None))
-            intent = detect_intent(text)
-            if intent is not None or question is None:  # a command is never scored
-                await self.journal.save_candidate_turn(record, turn, words, audio,
-                                                       kind="command" if intent else "answer")
-                if intent is not None:
-                    await self._perform(self.planner.step(lambda policy: policy.on_intent(intent)))
-                return
-            # Fillers come from a second, verbatim pass over each piece, mostly done by now.
-            verbatim = (self.tasks.spawn(verbatim_text(turn), "fillers", quiet=True)
-                        if spoken and turn is not None else None)
-            if ready is not None:  # worked out while the endpointer waited
-                content, reply = ready.content, self.planner.adopt(ready)
-            else:
-                content = await self.assessor.content(question, text)
-                reply = self.planner.answer(question, content)
-            if content is not None:
-                self.assessor.keep(question, content)
-            wording, deadline = self.planner.word(question, content, text, reply)
-            prepared = _prepared(ready, reply, wording is not None, self.speaker.prepare)
-            late = False
-            if content is not None:
-                # One worked out ahead of time does not wait for the filler count.
-                wait = VERBATIM_WAIT_S if ready is None or ready.synthesis is None else 0.0
-                fillers, late = await self.assessor.fillers(turn, verbatim, wait)
-                metrics = self.assessor.delivery(turn, words, text, fillers) if spoken else None
-                feedback = (self.planner.count(await wording.get("feedback", deadline))
-                            if wording is not None else None)
-                record.score = self.assessor.score(turn_id, question, content, metrics, feedback)
-                await self.send(record.score)
-            # Committed before the interviewer moves on: a crash now loses nothing said.
-            # Shielded and among the journal's writes: a `stop` right after the score
-            # cancels this reply, but the session's end waits for the row instead of
-            # losing it. The recording follows in the background (writing it would hold
-            # up the reply).
-            await asyncio.shield(self.journal.save_soon(
-                self.journal.save_candidate_turn(record, turn, words, None)))
-            if audio is not None:
-                self.journal.save_soon(self.journal.save_candidate_turn(record, turn, words, audio))
-            if content is not None and late and verbatim is not None:
-                self.tasks.spawn(self._complete_fillers(record, turn, words, verbatim, content),
-                                 "fillers")
-            moves = (self.planner.worded_moves(reply, wording, deadline)
-                     if wording is not None else None)
-            await self._perform(reply, prepared, moves)
-
-    async def _complete_fillers(self, record: TurnRecord, turn: Turn | None,
-                                words: list[p.Word], verbatim: asyncio.Future[Any],
-                                content: Any) -> None:
-        """The verbatim pass came in after the live score: rescore delivery for the
-        record (summary, review) with the fillers it found."""
-        done = await verbatim
-        question = self.bank.get(record.question_id or "")
-        if done is None or question is None:
-            return
-        await self.journal.saved()
-        metrics = self.assessor.delivery(turn, words, record.text, done.text)
-        record.score = self.assessor.score(record.turn_id, question, content, metrics)
-        await self.journal.save_candidate_turn(record, turn, words, None)
+            reply, prepared, moves = await answering.answer(self, turn_id, text, turn, words,
+                                                            spoken, audio)
+            if reply is not None:
+                await self._perform(reply, prepared, moves)
 
     async def _perform_locked(self, decide: Callable[[Any], Reply]) -> None:
         async with self._reply_lock:
@@ -422,14 +351,8 @@ class Conversation:
         return p.Agent(utterance_id=uid, kind=move.kind, text=move.text,
                        question_id=move.question_id, index=move.index, source=move.source)
 
-    def interrupt(self) -> None:
-        self.speaker.interrupt()
-
     def summary(self) -> p.Summary:
         return self.journal.summary(self.planner.policy)
-
-    async def stop(self) -> None:
-        await opening.stop(self)
 
     async def shutdown(self) -> None:
         await opening.shutdown(self)
@@ -437,16 +360,3 @@ class Conversation:
     async def hand_over(self) -> None:
         await opening.hand_over(self)
 
-
-def _prepared(ready: Ready | None, reply: Reply, worded: bool,
-              prepare: Callable[[Move], Synthesis | None]) -> Synthesis | None:
-    """The first move's synthesis: the one worked out ahead of time, else started now;
-    none when the LLM words it (its words are not known yet)."""
-    prepared = ready.synthesis if ready is not None else None
-    if worded:
-        if prepared is not None:
-            prepared.cancel()
-        return None
-    if prepared is None and reply.moves:
-        return prepare(reply.moves[0])
-    return prepared

@@ -1,0 +1,109 @@
+"""One answer, from its final text to the reply to say: the reply worked out ahead of
+time adopted, or the answer scored and the policy stepped; the LLM's wording started;
+the `score` message; the candidate's row committed before the interviewer moves on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from server import protocol as p
+from server.engines.stt import Transcription
+from server.interviewer.commands import detect_intent
+from server.interviewer.policy import Move, Reply
+from server.scoring.content import ContentResult
+from server.session.assessor import VERBATIM_WAIT_S
+from server.session.journal import TurnRecord
+from server.session.planner import Ready
+from server.session.transcriber import verbatim_text
+from server.speaking import Synthesis
+from server.turn import Turn
+
+if TYPE_CHECKING:
+    from server.session.conversation import Conversation
+
+Answered = tuple[Reply | None, Synthesis | None, AsyncIterator[Move] | None]
+
+
+async def answer(session: Conversation, turn_id: str, text: str, turn: Turn | None,
+                 words: list[p.Word], spoken: bool, audio: np.ndarray | None) -> Answered:
+    """The reply to perform (None: nothing to say), its first move's synthesis if one
+    was started, and the LLM-worded moves when the LLM words it. Called under the
+    session's reply lock."""
+    planner, assessor, journal = session.planner, session.assessor, session.journal
+    ready = await planner.take_preview(turn, text) if turn is not None else None
+    question = planner.question
+    record = journal.add(TurnRecord(turn_id, "candidate", text, question.id if question else None))
+    intent = detect_intent(text)
+    if intent is not None or question is None:  # a command is never scored
+        await journal.save_candidate_turn(record, turn, words, audio,
+                                          kind="command" if intent else "answer")
+        if intent is None:
+            return None, None, None
+        return planner.step(lambda policy: policy.on_intent(intent)), None, None
+    # Fillers come from a second, verbatim pass over each piece, mostly done by now.
+    verbatim = (session.tasks.spawn(verbatim_text(turn), "fillers", quiet=True)
+                if spoken and turn is not None else None)
+    if ready is not None:  # worked out while the endpointer waited
+        content, reply = ready.content, planner.adopt(ready)
+    else:
+        content = await assessor.content(question, text)
+        reply = planner.answer(question, content)
+    if content is not None:
+        assessor.keep(question, content)
+    wording, deadline = planner.word(question, content, text, reply)
+    prepared = _prepared(ready, reply, wording is not None, session.speaker.prepare)
+    late = False
+    if content is not None:
+        # One worked out ahead of time does not wait for the filler count.
+        wait = VERBATIM_WAIT_S if ready is None or ready.synthesis is None else 0.0
+        fillers, late = await assessor.fillers(turn, verbatim, wait)
+        metrics = assessor.delivery(turn, words, text, fillers) if spoken else None
+        feedback = (planner.count(await wording.get("feedback", deadline))
+                    if wording is not None else None)
+        record.score = assessor.score(turn_id, question, content, metrics, feedback)
+        await session.send(record.score)
+    # Committed before the interviewer moves on: a crash now loses nothing said.
+    # Shielded and among the journal's writes: a `stop` right after the score cancels
+    # this reply, but the session's end waits for the row instead of losing it. The
+    # recording follows in the background (writing it would hold up the reply).
+    await asyncio.shield(journal.save_soon(journal.save_candidate_turn(record, turn, words, None)))
+    if audio is not None:
+        journal.save_soon(journal.save_candidate_turn(record, turn, words, audio))
+    if content is not None and late and verbatim is not None:
+        session.tasks.spawn(_complete_fillers(session, record, turn, words, verbatim, content),
+                            "fillers")
+    moves = planner.worded_moves(reply, wording, deadline) if wording is not None else None
+    return reply, prepared, moves
+
+
+async def _complete_fillers(session: Conversation, record: TurnRecord, turn: Turn | None,
+                            words: list[p.Word], verbatim: asyncio.Task[Transcription],
+                            content: ContentResult) -> None:
+    """The verbatim pass came in after the live score: rescore delivery for the record
+    (summary, review) with the fillers it found."""
+    done = await verbatim
+    question = session.bank.get(record.question_id or "")
+    if question is None:
+        return
+    await session.journal.saved()
+    metrics = session.assessor.delivery(turn, words, record.text, done.text)
+    record.score = session.assessor.score(record.turn_id, question, content, metrics)
+    await session.journal.save_candidate_turn(record, turn, words, None)
+
+
+def _prepared(ready: Ready | None, reply: Reply, worded: bool,
+              prepare: Callable[[Move], Synthesis | None]) -> Synthesis | None:
+    """The first move's synthesis: the one worked out ahead of time, else started now;
+    none when the LLM words it (its words are not known yet)."""
+    prepared = ready.synthesis if ready is not None else None
+    if worded:
+        if prepared is not None:
+            prepared.cancel()
+        return None
+    if prepared is None and reply.moves:
+        return prepare(reply.moves[0])
+    return prepared
