@@ -173,7 +173,7 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, object]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping: dict[str, object] = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 

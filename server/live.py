@@ -146,7 +146,8 @@ class FairLane:
 
     def usage(self, owner: str) -> float:
         seconds, at = self._usage.get(owner, (0.0, 0.0))
-        return seconds * 0.5 ** ((time.monotonic() - at) / self.half_life_s)
+        decay: float = 0.5 ** ((time.monotonic() - at) / self.half_life_s)
+        return seconds * decay
 
     async def run(self, owner: str, fn: Any, *args: Any, cost_s: float = 0.0,
                   urgent: bool = True) -> Any:

@@ -9,19 +9,22 @@ TARGET_RATE = 16000
 
 def pcm16_to_float(data: bytes) -> np.ndarray:
     """Little-endian signed 16-bit mono PCM to float32 in [-1, 1)."""
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+    samples: np.ndarray = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+    return samples
 
 
 def float_to_pcm16(samples: np.ndarray) -> bytes:
     clipped = np.clip(samples, -1.0, 1.0)
-    return (clipped * 32767.0).astype("<i2").tobytes()
+    pcm: bytes = (clipped * 32767.0).astype("<i2").tobytes()
+    return pcm
 
 
 def _lowpass_taps(cutoff: float, num_taps: int = 63) -> np.ndarray:
     """Windowed-sinc low-pass; `cutoff` is a fraction of the input Nyquist rate."""
     n = np.arange(num_taps) - (num_taps - 1) / 2
     taps = cutoff * np.sinc(cutoff * n) * np.blackman(num_taps)
-    return (taps / taps.sum()).astype(np.float32)
+    normalized: np.ndarray = (taps / taps.sum()).astype(np.float32)
+    return normalized
 
 
 class StreamingResampler:
@@ -60,7 +63,7 @@ class StreamingResampler:
         last = len(buffer) - 1
         count = max(0, int(np.floor((last - self._position) / self._step)) + 1)
         instants = self._position + self._step * np.arange(count)
-        out = np.interp(instants, np.arange(len(buffer)), buffer).astype(np.float32)
+        out: np.ndarray = np.interp(instants, np.arange(len(buffer)), buffer).astype(np.float32)
         next_position = self._position + self._step * count
         keep_from = int(np.floor(next_position))
         self._tail = buffer[keep_from:]

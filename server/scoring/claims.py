@@ -256,10 +256,10 @@ def read_answer(text: str) -> Reading:
 
 
 class _Question(Protocol):
+    """A bank question, or any rubric with key points; `contrasts` is optional."""
+
     @property
     def key_points(self) -> Sequence[KeyPoint]: ...
-    @property
-    def contrasts(self) -> Sequence[Concept]: ...
 
 
 def claim_for(question: _Question, kp: KeyPoint) -> Claim:

@@ -113,11 +113,13 @@ class _Answer:
 
     @property
     def vectors(self) -> np.ndarray:  # (len(units), d)
-        return self._all[:-1]
+        units: np.ndarray = self._all[:-1]
+        return units
 
     @property
     def whole(self) -> np.ndarray:  # (d,)
-        return self._all[-1]
+        vector: np.ndarray = self._all[-1]
+        return vector
 
 
 class ContentScorer:
