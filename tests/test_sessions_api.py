@@ -313,3 +313,8 @@ async def test_openapi_shows_the_stored_records(client) -> None:
         assert {"session_id", "token", "key"} <= names, path
     assert "audio/wav" in paths["/api/sessions/{session_id}/turns/{turn_id}/audio"]["get"][
         "responses"]["200"]["content"]
+    # The plain routes too.
+    assert ok_schema("/healthz") == {"$ref": "#/components/schemas/Health"}
+    assert ok_schema("/api/questions") == {"$ref": "#/components/schemas/QuestionList"}
+    assert schemas["QuestionCard"]["properties"]["difficulty"]["enum"] == \
+        ["easy", "medium", "hard"]
