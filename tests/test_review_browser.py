@@ -72,8 +72,9 @@ async def seed_review(settings: Any, recorded: dict[str, Any]) -> None:
     try:
         # An older session (for the progress chart), then the one under review.
         await seed_session(store, "older", "older-token-0123456789")
-        await store.finish_session("older", {"overall": 60.0,
-                                             "categories": {"fundamentals": 60.0}})
+        await store.finish_session("older", {
+            "session_id": "older", "overall": 60.0, "questions": [], "strengths": [],
+            "improvements": [], "categories": {"fundamentals": 60.0}})
         await store.create_session("spoken", TOKEN, "interview", {"mode": "interview"})
         await store.add_question("spoken", 1, "bias-variance", "fundamentals",
                                  "Explain the bias-variance tradeoff.")

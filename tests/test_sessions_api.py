@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from starlette.routing import NoMatchFound
 
 from server.config import Settings
 from server.store import SessionStore, open_store
@@ -62,7 +63,10 @@ def attach_store(server: Any) -> Settings:
     app = server.app
     if getattr(app.state, "store", None) is None:
         app.state.store = open_store(app.state.settings)
-    if not any(getattr(r, "path", None) == "/api/sessions/{session_id}" for r in app.routes):
+    try:
+        # By name: FastAPI may keep an included router as one entry of `app.routes`.
+        app.url_path_for("get_session", session_id="x")
+    except NoMatchFound:
         from server.api import sessions
 
         app.include_router(sessions.router)
@@ -276,3 +280,41 @@ async def test_access_key_server(make_server) -> None:
                 assert (await c.get(f"{path}")).status_code == 404
     finally:
         await store.close()
+
+
+async def test_openapi_shows_the_stored_records(client) -> None:
+    """/docs is built from /openapi.json: the session routes declare real schemas there
+    (the typed store records), not an untyped object."""
+    spec = (await client.get("/openapi.json")).json()
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+
+    def ok_schema(path: str) -> Any:
+        return paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert ok_schema("/api/sessions") == {"$ref": "#/components/schemas/SessionList"}
+    assert ok_schema("/api/sessions/{session_id}") == \
+        {"$ref": "#/components/schemas/SessionReview"}
+    detail = schemas["SessionReview"]["properties"]
+    assert detail["turns"]["items"] == {"$ref": "#/components/schemas/TurnReview"}
+    assert detail["questions"]["items"] == {"$ref": "#/components/schemas/QuestionReview"}
+    assert {"$ref": "#/components/schemas/Summary"} in detail["summary"]["anyOf"]
+    assert detail["created_at"]["format"] == "date-time"
+    turn = schemas["TurnReview"]["properties"]
+    assert {"$ref": "#/components/schemas/Score"} in turn["score"]["anyOf"]
+    assert "audio_url" in turn and "audio_path" not in turn
+    assert schemas["SessionList"]["properties"]["sessions"]["items"] == \
+        {"$ref": "#/components/schemas/SessionLink"}
+    assert {"review_url", "api_url", "overall", "categories"} <= \
+        set(schemas["SessionLink"]["properties"])
+    # The credentials are documented query parameters of every per-session route.
+    for path in ("/api/sessions/{session_id}", "/api/sessions/{session_id}/export",
+                 "/api/sessions/{session_id}/turns/{turn_id}/audio"):
+        names = {p["name"] for p in paths[path]["get"]["parameters"]}
+        assert {"session_id", "token", "key"} <= names, path
+    assert "audio/wav" in paths["/api/sessions/{session_id}/turns/{turn_id}/audio"]["get"][
+        "responses"]["200"]["content"]
+    # The plain routes too.
+    assert ok_schema("/healthz") == {"$ref": "#/components/schemas/Health"}
+    assert ok_schema("/api/questions") == {"$ref": "#/components/schemas/QuestionList"}
+    assert schemas["QuestionCard"]["properties"]["difficulty"]["enum"] == \
+        ["easy", "medium", "hard"]

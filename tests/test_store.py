@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import wave
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ WORDS = [
     {"word": "is", "start": 0.8, "end": 0.9, "probability": 0.97},
     {"word": "underfitting.", "start": 2.8, "end": 3.4, "probability": 0.9},
 ]
+
+
+def summary(session_id: str, overall: float | None, **more: Any) -> dict[str, Any]:
+    """A `summary` message as conversation.py stores it (its review link is dropped)."""
+    return {"type": "summary", "session_id": session_id, "overall": overall, "questions": [],
+            "strengths": [], "improvements": [], "review_url": None, "categories": None} | more
 
 
 def score(turn_id: str, question_id: str, overall: float, covered: bool = True) -> dict[str, Any]:
@@ -200,34 +207,48 @@ async def test_session_round_trip(stores: Stores) -> None:
                                 "question_id": "backpropagation", "words": [],
                                 "score": score("t2", "backpropagation", 80) | {"delivery": None}})
 
-    session = await store.get_session("s1")
+    session = await store.read_session("s1")
     assert session is not None
-    assert session["id"] == "s1" and session["mode"] == "interview"
-    assert session["status"] == "active" and session["ended_at"] is None
-    assert session["settings"]["question_ids"] == ["bias-variance", "backpropagation"]
-    assert session["created_at"].endswith("+00:00")
-    assert [q["question_id"] for q in session["questions"]] == ["bias-variance", "backpropagation"]
-    assert session["questions"][1] | {"asked_at": None} == {
+    assert session.id == "s1" and session.mode == "interview"
+    assert session.status == "active" and session.ended_at is None
+    assert session.settings["question_ids"] == ["bias-variance", "backpropagation"]
+    assert session.settings["resume"] == {"session_id": "old"}  # no token kept
+    assert session.created_at.utcoffset() == timedelta(0)
+    assert [q.question_id for q in session.questions] == ["bias-variance", "backpropagation"]
+    assert session.questions[1].model_dump(exclude={"asked_at"}) == {
         "index": 2, "question_id": "backpropagation", "category": "deep-learning",
-        "prompt": "Explain backprop.", "asked_at": None}
-    assert [(t["seq"], t["turn_id"], t["speaker"]) for t in session["turns"]] == [
+        "prompt": "Explain backprop."}
+    assert [(t.seq, t.turn_id, t.speaker) for t in session.turns] == [
         (1, "u1", "interviewer"), (2, "t1", "candidate"), (3, "t2", "candidate")]
-    answer = session["turns"][1]
-    assert answer["words"] == WORDS
-    assert answer["segments"] == [[0.0, 0.95], [2.75, 3.45]]
-    assert answer["score"]["key_points"][0]["evidence"] == "bias is underfitting"
-    assert answer["metrics"]["wpm"] == 70.6 and answer["feedback"] == "Name variance too."
-    assert answer["audio_path"] == "audio/s1/t1.wav"
-    assert session["turns"][2]["score"]["delivery"] is None
+    answer = session.turns[1]
+    assert [w.model_dump(include=set(WORDS[0])) for w in answer.words or []] == WORDS
+    assert answer.segments == [(0.0, 0.95), (2.75, 3.45)]
+    assert answer.score is not None and answer.score.key_points[0].evidence == \
+        "bias is underfitting"
+    assert answer.metrics == score("t1", "x", 60)["metrics"]
+    assert answer.feedback == "Name variance too."
+    assert answer.audio_path == "audio/s1/t1.wav"
+    typed = session.turns[2]
+    assert typed.score is not None and typed.score.delivery is None
     # Metrics and feedback default to the score's own when not given separately.
-    assert session["turns"][2]["metrics"]["wpm"] == 70.6
-    assert session["turns"][2]["feedback"] == "Name variance too."
+    assert typed.metrics is not None and typed.metrics["wpm"] == 70.6
+    assert typed.feedback == "Name variance too."
+    # The plain-JSON form that conversation.py's resume still reads.
+    plain = await store.get_session("s1")
+    assert plain == session.model_dump(mode="json")
+    assert plain is not None and plain["turns"][1]["score"]["overall"] == 60
 
     with wave.open(str(stores.data_dir / "audio/s1/t1.wav"), "rb") as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
         assert wav.getnframes() == 16000
         assert wav.readframes(2) == b"\x10\x00\xf0\xff"
+    assert await store.read_session("nope") is None
     assert await store.get_session("nope") is None
+    # A row that is not a turn is refused before it reaches the database.
+    with pytest.raises(ValueError):
+        await store.add_turn("s1", {"turn_id": "t9", "speaker": "narrator", "text": "x"})
+    with pytest.raises(ValueError):
+        await store.add_turn("s1", {"turn_id": "t9", "speaker": "candidate", "txt": "x"})
 
 
 async def test_same_turn_id_updates_in_place(stores: Stores) -> None:
@@ -236,11 +257,15 @@ async def test_same_turn_id_updates_in_place(stores: Stores) -> None:
     await store.add_turn("s1", {"turn_id": "t1", "speaker": "candidate", "text": "rescored",
                                 "question_id": "bias-variance",
                                 "score": score("t1", "bias-variance", 90)})
-    session = await store.get_session("s1")
+    # And asking question 1 again replaces it (one row per index).
+    await store.add_question("s1", 1, "backpropagation", "deep-learning", "Backprop?")
+    session = await store.read_session("s1")
     assert session is not None
-    assert [t["turn_id"] for t in session["turns"]] == ["u1", "t1"]
-    assert session["turns"][1]["seq"] == 2 and session["turns"][1]["score"]["overall"] == 90
-    assert session["turns"][1]["text"] == "rescored"
+    assert [t.turn_id for t in session.turns] == ["u1", "t1"]
+    rescored = session.turns[1]
+    assert rescored.seq == 2 and rescored.score is not None and rescored.score.overall == 90
+    assert rescored.text == "rescored" and rescored.audio_path is None
+    assert [(q.index, q.question_id) for q in session.questions] == [(1, "backpropagation")]
 
 
 async def test_concurrent_turns_get_distinct_positions(stores: Stores) -> None:
@@ -248,17 +273,17 @@ async def test_concurrent_turns_get_distinct_positions(stores: Stores) -> None:
     await store.create_session("s1", TOKEN, "drill", {})
     await asyncio.gather(*(store.add_turn("s1", {"turn_id": f"t{i}", "speaker": "candidate",
                                                  "text": str(i)}) for i in range(20)))
-    session = await store.get_session("s1")
+    session = await store.read_session("s1")
     assert session is not None
-    assert sorted(t["seq"] for t in session["turns"]) == list(range(1, 21))
+    assert sorted(t.seq for t in session.turns) == list(range(1, 21))
 
 
 async def test_token_is_hashed_and_checked(stores: Stores) -> None:
     store = await stores.ready()
     await seed(store)
     await seed(store, "s2", "another-token-0123456789")
-    await store.finish_session("s1", {"session_id": "s1", "overall": 60.0,
-                                      "review_url": f"/review/s1?token={TOKEN}"})
+    await store.finish_session("s1", summary("s1", 60.0,
+                                             review_url=f"/review/s1?token={TOKEN}"))
     assert await store.check_token("s1", TOKEN)
     assert not await store.check_token("s1", TOKEN + "x")
     assert not await store.check_token("s1", "")
@@ -312,50 +337,52 @@ async def test_list_sessions_newest_first_with_averages(stores: Stores) -> None:
                                  "score": score("t3", "backpropagation", 90)})
     await asyncio.sleep(0.01)
     await store.create_session("new", "tok-new-0123456789", "drill", {"mode": "drill"})
-    await store.finish_session("new", {"overall": None, "questions": []})
+    await store.finish_session("new", summary("new", None))
 
     listed = await store.list_sessions()
-    assert [s["id"] for s in listed] == ["new", "old"]
+    assert [s.id for s in listed] == ["new", "old"]
     old = listed[1]
-    assert old["status"] == "active" and old["mode"] == "interview"
-    assert old["question_count"] == 2 and old["answered_count"] == 2
-    assert old["overall"] == 80.0
-    assert old["categories"] == {"fundamentals": 70.0, "deep-learning": 90.0}
-    assert listed[0]["status"] == "completed" and listed[0]["overall"] is None
-    assert listed[0]["question_count"] == 0
-    assert [s["id"] for s in await store.list_sessions(limit=1)] == ["new"]
+    assert old.status == "active" and old.mode == "interview"
+    assert old.question_count == 2 and old.answered_count == 2
+    assert old.overall == 80.0
+    assert old.categories == {"fundamentals": 70.0, "deep-learning": 90.0}
+    assert listed[0].status == "completed" and listed[0].overall is None
+    assert listed[0].question_count == 0
+    assert [s.id for s in await store.list_sessions(limit=1)] == ["new"]
 
     # A finished session's summary figures win over the recomputed ones.
-    await store.finish_session("old", {"overall": 77.5, "categories": {"fundamentals": 65.0}})
+    await store.finish_session("old", summary("old", 77.5, categories={"fundamentals": 65.0}))
     old = (await store.list_sessions())[1]
-    assert old["overall"] == 77.5 and old["categories"] == {"fundamentals": 65.0}
-    assert old["status"] == "completed" and old["ended_at"] is not None
+    assert old.overall == 77.5 and old.categories == {"fundamentals": 65.0}
+    assert old.status == "completed" and old.ended_at is not None
 
 
 async def test_status_changes_and_restart_marks_active_interrupted(stores: Stores) -> None:
     store = await stores.ready()
     await seed(store, "running")
     await seed(store, "done")
-    await store.finish_session("done", {"overall": 60.0})
+    await store.finish_session("done", summary("done", 60.0))
     await store.close()
 
     # A CLI command beside a running server must not touch live sessions.
     cli = stores.open()
     await cli.init(recover=False)
-    assert (await cli.get_session("running"))["status"] == "active"  # type: ignore[index]
+    still = await cli.read_session("running")
+    assert still is not None and still.status == "active"
 
     restarted = await stores.ready()
-    running = await restarted.get_session("running")
-    assert running is not None and running["status"] == "interrupted"
-    assert running["ended_at"] is not None
-    assert [t["turn_id"] for t in running["turns"]] == ["u1", "t1"]  # nothing lost
-    done = await restarted.get_session("done")
-    assert done is not None and done["status"] == "completed"
-    assert done["summary"] == {"overall": 60.0}
+    running = await restarted.read_session("running")
+    assert running is not None and running.status == "interrupted"
+    assert running.ended_at is not None
+    assert [t.turn_id for t in running.turns] == ["u1", "t1"]  # nothing lost
+    done = await restarted.read_session("done")
+    assert done is not None and done.status == "completed"
+    assert done.summary is not None and done.summary.model_dump(mode="json") == \
+        summary("done", 60.0)
 
     await restarted.mark_status("running", "active")  # resumed
-    running = await restarted.get_session("running")
-    assert running is not None and running["status"] == "active" and running["ended_at"] is None
+    running = await restarted.read_session("running")
+    assert running is not None and running.status == "active" and running.ended_at is None
     with pytest.raises(ValueError):
         await restarted.mark_status("running", "paused")
 
@@ -408,12 +435,12 @@ async def test_older_database_is_migrated_without_losing_data(stores: Stores) ->
     store = await stores.ready()  # migrates to head
     async with store.engine.connect() as conn:
         assert await conn.run_sync(store_db.current_revision) == store_db.head_revision()
-    session = await store.get_session("legacy")
-    assert session is not None and session["turns"][0]["text"] == "old answer"
+    session = await store.read_session("legacy")
+    assert session is not None and session.turns[0].text == "old answer"
     assert await store.check_token("legacy", TOKEN)
     listed = await store.list_sessions()
-    assert listed[0]["overall"] == 55.0  # backfilled column
-    assert listed[0]["categories"] == {"fundamentals": 55.0}
+    assert listed[0].overall == 55.0  # backfilled column
+    assert listed[0].categories == {"fundamentals": 55.0}
     # And the migrated database takes new writes.
     await store.add_turn("legacy", {"turn_id": "t2", "speaker": "candidate", "text": "new"})
 
@@ -477,8 +504,8 @@ def test_cli_lists_and_exports(tmp_path, capsys) -> None:
         store = open_store(Settings(data_dir=tmp_path / "data"))
         await store.init()
         await seed(store)
-        await store.finish_session("s1", {"overall": 60.0, "strengths": ["clear definitions"],
-                                          "improvements": ["name variance"]})
+        await store.finish_session("s1", summary("s1", 60.0, strengths=["clear definitions"],
+                                                 improvements=["name variance"]))
         await store.close()
 
     with ThreadPoolExecutor(1) as pool:  # a loop of its own; the CLI runs its own too

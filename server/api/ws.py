@@ -10,16 +10,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnected, WebSocketState
 
 from server import protocol as p
 from server.config import Settings
-from server.live import Slot, TokenBucket
+from server.live import LiveSessions, SessionSlots, Slot, TokenBucket
 from server.session.conversation import Conversation
+from server.store import SessionStore
 
 log = logging.getLogger("viva.ws")
 router = APIRouter()
@@ -80,8 +82,60 @@ def limited(what: str) -> p.ProtocolError:
     return p.ProtocolError("rate_limited", f"{what}; this one was dropped, slow down")
 
 
+class SessionSlot:
+    """This connection's session slot: none until its parsed `start` claims one (a
+    socket that never starts a session holds none), handed back when it ends."""
+
+    def __init__(self, slots: SessionSlots, live: LiveSessions, max_sessions: int) -> None:
+        self.slots = slots
+        self.live = live
+        self.max_sessions = max_sessions
+        self.slot: Slot | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.slot is not None
+
+    def claim(self, start: p.Start) -> None:
+        """A slot for this `start`, or the fatal `busy`. A resume of a session live on
+        another connection may pass a full server: that connection's slot is about to
+        come back."""
+        takeover = start.resume is not None and \
+            self.live.holder(start.resume.session_id) is not None
+        self.slot = self.slots.claim(over_limit=takeover)
+        if self.slot is None:
+            raise p.ProtocolError("busy", f"the server is at its limit of {self.max_sessions} "
+                                  "sessions", fatal=True)
+
+    def release(self) -> None:
+        if self.slot is not None:
+            self.slot.release()
+            self.slot = None
+
+
+async def session_slot(websocket: WebSocket) -> AsyncIterator[SessionSlot]:
+    """The connection's `SessionSlot`, released once the endpoint has returned (after
+    the conversation's shutdown, so a new session cannot start before this one's
+    writes are done)."""
+    state = websocket.app.state
+    slot = SessionSlot(state.slots, state.live, state.settings.max_sessions)
+    try:
+        yield slot
+    finally:
+        slot.release()
+
+
+def session_store(websocket: WebSocket) -> SessionStore | None:
+    """The store, where the app has one (sessions run without storage otherwise)."""
+    store: SessionStore | None = getattr(websocket.app.state, "store", None)
+    return store
+
+
 @router.websocket("/ws")
-async def websocket_endpoint(websocket: WebSocket) -> None:
+async def websocket_endpoint(websocket: WebSocket,
+                             slot: Annotated[SessionSlot, Depends(session_slot)],
+                             store: Annotated[SessionStore | None, Depends(session_store)]
+                             ) -> None:
     state = websocket.app.state
     settings: Settings = state.settings
     await websocket.accept()
@@ -102,11 +156,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conversation = Conversation(
         engines=state.engines, scheduler=state.scheduler, bank=state.bank, settings=settings,
         send_json=send_json, send_bytes=send_bytes, close=close,
-        scorer=state.scorer, store=getattr(state, "store", None),
+        scorer=state.scorer, store=store,
         llm=getattr(state, "llm", None), live=state.live, lane=state.lane,
     )
     budget = Budget(settings)
-    slot: Slot | None = None
     start_by = time.monotonic() + settings.start_timeout_s
     try:
         while True:
@@ -148,14 +201,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                         if not budget.chars.take(len(parsed.text)):
                             raise limited(f"more than {settings.rate_text_chars_per_min} "
                                           "characters of text a minute")
-                    if isinstance(parsed, p.Start) and slot is None and not conversation.started:
-                        slot = claim_slot(state, parsed, settings)
+                    if isinstance(parsed, p.Start) and not slot.held and \
+                            not conversation.started:
+                        slot.claim(parsed)
                         try:
                             await conversation.handle_message(parsed)
                         finally:
                             if not conversation.started:
                                 slot.release()
-                                slot = None
                         if conversation.started:
                             budget = session_budget(state.budgets, conversation.session_id,
                                                     budget)
@@ -181,21 +234,5 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         except Exception:
             pass
     finally:
-        try:
-            await conversation.shutdown()
-        finally:
-            if slot is not None:
-                slot.release()
+        await conversation.shutdown()
 
-
-def claim_slot(state: Any, start: p.Start, settings: Settings) -> Slot:
-    """A session slot for this parsed `start`, or the fatal `busy`. A resume of a session
-    live on another connection may pass a full server: that connection's slot is about
-    to come back."""
-    takeover = start.resume is not None and \
-        state.live.holder(start.resume.session_id) is not None
-    slot = state.slots.claim(over_limit=takeover)
-    if slot is None:
-        raise p.ProtocolError("busy", f"the server is at its limit of {settings.max_sessions} "
-                              "sessions", fatal=True)
-    return slot

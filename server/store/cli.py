@@ -19,7 +19,7 @@ from server.config import Settings, SettingsError
 from server.store import SessionStore, StoreError, open_store
 from server.store.check import backup
 from server.store.db import database_url
-from server.store.export import to_json, to_markdown, with_bank
+from server.store.export import review, to_json, to_markdown
 
 
 def add_subcommands(subparsers: Any) -> None:
@@ -81,10 +81,9 @@ def sessions_command(args: argparse.Namespace) -> int:
         return 0
 
     async def work(store: SessionStore) -> list[dict[str, Any]]:
-        rows = await store.list_sessions(args.limit)
-        for row in rows:
-            row["review_path"] = f"/review/{row['id']}?token={await store.review_grant(row['id'])}"
-        return rows
+        return [row.model_dump(mode="json")
+                | {"review_path": f"/review/{row.id}?token={await store.review_grant(row.id)}"}
+                for row in await store.list_sessions(args.limit)]
 
     try:
         rows = asyncio.run(_with_store(settings, work))
@@ -118,15 +117,15 @@ def export_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     try:
-        session = asyncio.run(_with_store(settings, lambda store: store.get_session(args.id)))
+        session = asyncio.run(_with_store(settings, lambda store: store.read_session(args.id)))
     except (StoreError, OSError) as exc:
         print(f"viva: {exc}", file=sys.stderr)
         return 2
     if session is None:
         print(f"viva: no session {args.id!r}", file=sys.stderr)
         return 1
-    session = with_bank(session, _bank(settings))
-    text = to_markdown(session) if args.format == "md" else to_json(session)
+    shown = review(session, _bank(settings))
+    text = to_markdown(shown) if args.format == "md" else to_json(shown)
     if args.out is None:
         sys.stdout.write(text)
     else:

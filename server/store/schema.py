@@ -7,6 +7,8 @@ shape; they never import it (a migration is a snapshot of its own time).
 
 from __future__ import annotations
 
+from typing import get_args
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -23,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from server.store.records import SessionStatus
+
 # Stable constraint names, so a later migration can alter them on any database.
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,7 +38,7 @@ metadata = MetaData(naming_convention={
 #: JSON on SQLite, JSONB on PostgreSQL (indexable, compact).
 Json = JSON().with_variant(JSONB(), "postgresql")
 
-STATUSES = ("active", "completed", "interrupted")
+STATUSES: tuple[str, ...] = get_args(SessionStatus)
 
 sessions = Table(
     "sessions", metadata,

@@ -19,18 +19,25 @@ from pathlib import Path
 from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import Row, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server import protocol as p
 from server.scoring.overall import session_averages
 from server.store import db
 from server.store.audio import relative_audio_path, write_wav
+from server.store.records import (
+    SessionListing,
+    StoredQuestion,
+    StoredSession,
+    StoredTurn,
+    TurnInput,
+)
 from server.store.schema import STATUSES, questions, sessions, store_meta, turns
 
 log = logging.getLogger("viva.store")
 
-SPEAKERS = ("candidate", "interviewer")
 _GRANT_KEY = "review_grant_secret"
 _GRANT_PREFIX = "g."
 # Compared against when the session does not exist, so that an unknown id and a
@@ -48,12 +55,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
+def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:  # SQLite gives back naive datetimes; they were stored as UTC
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return value.astimezone(UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
 
 
 def _plain(value: Any) -> Any:
@@ -78,11 +87,6 @@ def _without_secrets(value: Any) -> Any:
     return value
 
 
-def _score_overall(score: Mapping[str, Any] | None) -> float | None:
-    value = score.get("overall") if score else None
-    return float(value) if isinstance(value, int | float) else None
-
-
 class SessionStore:
     """The store of one server (or one CLI command). Build it with `open_store`."""
 
@@ -95,6 +99,12 @@ class SessionStore:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """INSERT with this dialect's ON CONFLICT (both spell it the same way): an
+        upsert in one statement instead of a select, then an update or an insert."""
+        return postgresql.insert(table) if self.dialect == "postgresql" else \
+            sqlite.insert(table)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -147,54 +157,44 @@ class SessionStore:
         """Record the question asked at `index`; asking an index again replaces it."""
         values = {"question_id": question_id, "category": category, "prompt": prompt,
                   "asked_at": _now()}
-        async with self._lock(session_id), self.engine.begin() as conn:
-            existing = (await conn.execute(
-                select(questions.c.id).where(questions.c.session_id == session_id,
-                                             questions.c.index == index))).scalar()
-            if existing is None:
-                await conn.execute(insert(questions).values(session_id=session_id, index=index,
-                                                            **values))
-            else:
-                await conn.execute(update(questions).where(questions.c.id == existing)
-                                   .values(**values))
+        upsert = self._insert(questions).values(session_id=session_id, index=index, **values)
+        async with self.engine.begin() as conn:
+            await conn.execute(upsert.on_conflict_do_update(
+                index_elements=[questions.c.session_id, questions.c.index], set_=values))
             await self._touch(conn, session_id)
 
-    async def add_turn(self, session_id: str, turn: Mapping[str, Any]) -> None:
+    async def add_turn(self, session_id: str, turn: TurnInput | Mapping[str, Any]) -> None:
         """Commit one finished turn. The same `turn_id` again updates that turn in place
-        (keeping its position), e.g. to attach a score that came later."""
-        turn = _plain(turn)
-        speaker = turn["speaker"]
-        if speaker not in SPEAKERS:
-            raise ValueError(f"speaker must be one of {SPEAKERS}, not {speaker!r}")
-        score = turn.get("score")
+        (keeping its position), e.g. to attach a score that came later. A mapping (the
+        rows conversation.py builds) is validated into a `TurnInput` (ValueError)."""
+        row = turn if isinstance(turn, TurnInput) else TurnInput.model_validate(turn)
+        score = row.score
+        metrics = row.metrics if row.metrics is not None else score.metrics if score else None
+        feedback = row.feedback if row.feedback is not None else score.feedback if score \
+            else None
         values = {
-            "speaker": speaker,
-            "kind": turn.get("kind"),
-            "text": turn.get("text") or "",
-            "question_id": turn.get("question_id"),
-            "words": turn.get("words"),
-            "segments": turn.get("segments"),
-            "score": score,
-            "overall": _score_overall(score),
-            "metrics": turn.get("metrics") if turn.get("metrics") is not None else
-            (score or {}).get("metrics"),
-            "feedback": turn.get("feedback") if turn.get("feedback") is not None else
-            (score or {}).get("feedback"),
-            "audio_path": turn.get("audio_path"),
+            "speaker": row.speaker,
+            "kind": row.kind,
+            "text": row.text or "",
+            "question_id": row.question_id,
+            "words": _plain(row.words),
+            "segments": _plain(row.segments),
+            "score": _plain(score),
+            "overall": score.overall if score else None,
+            "metrics": _plain(metrics),
+            "feedback": feedback,
+            "audio_path": row.audio_path,
         }
-        turn_id = str(turn["turn_id"])
+        next_seq = (select(func.coalesce(func.max(turns.c.seq), 0) + 1)
+                    .where(turns.c.session_id == session_id).scalar_subquery())
+        upsert = self._insert(turns).values(session_id=session_id, turn_id=row.turn_id,
+                                            seq=next_seq, created_at=_now(), **values)
+        # The lock still serialises this session's writes within the process: two new
+        # turns at once in PostgreSQL (read committed) would both read the same
+        # max(seq), and the second would break the unique (session_id, seq).
         async with self._lock(session_id), self.engine.begin() as conn:
-            existing = (await conn.execute(
-                select(turns.c.id).where(turns.c.session_id == session_id,
-                                         turns.c.turn_id == turn_id))).scalar()
-            if existing is None:
-                last = (await conn.execute(select(func.max(turns.c.seq))
-                                           .where(turns.c.session_id == session_id))).scalar()
-                await conn.execute(insert(turns).values(
-                    session_id=session_id, turn_id=turn_id, seq=(last or 0) + 1,
-                    created_at=_now(), **values))
-            else:
-                await conn.execute(update(turns).where(turns.c.id == existing).values(**values))
+            await conn.execute(upsert.on_conflict_do_update(
+                index_elements=[turns.c.session_id, turns.c.turn_id], set_=values))
             await self._touch(conn, session_id)
 
     async def withdraw_turns(self, session_id: str, turn_ids: list[str],
@@ -219,13 +219,16 @@ class SessionStore:
         await asyncio.to_thread(write_wav, self.data_dir / relative, pcm16, sample_rate)
         return relative
 
-    async def finish_session(self, session_id: str, summary: Mapping[str, Any],
+    async def finish_session(self, session_id: str, summary: p.Summary | Mapping[str, Any],
                              status: str = "completed") -> None:
+        """Store the session's summary (a mapping is validated into `p.Summary`; its
+        review link, which carries the token, is not kept) and its final status."""
         self._check_status(status)
+        kept = p.Summary.model_validate(summary).model_copy(update={"review_url": None})
         now = _now()
         async with self.engine.begin() as conn:
             await conn.execute(update(sessions).where(sessions.c.id == session_id).values(
-                summary=_without_secrets(_plain(summary)), status=status, ended_at=now,
+                summary=kept.model_dump(mode="json"), status=status, ended_at=now,
                 updated_at=now))
         self._locks.pop(session_id, None)
 
@@ -291,21 +294,21 @@ class SessionStore:
             value = (await conn.execute(select(store_meta.c.value)
                                         .where(store_meta.c.key == _GRANT_KEY))).scalar()
         if value is None:
-            try:
-                async with self.engine.begin() as conn:
-                    value = secrets.token_hex(32)
-                    await conn.execute(insert(store_meta).values(key=_GRANT_KEY, value=value))
-            except IntegrityError:  # another process made it first: use theirs
-                async with self.engine.connect() as conn:
-                    value = (await conn.execute(select(store_meta.c.value)
-                                                .where(store_meta.c.key == _GRANT_KEY))).scalar()
+            # Another process may make it at the same moment: whichever row landed first
+            # is the secret, for both.
+            async with self.engine.begin() as conn:
+                await conn.execute(self._insert(store_meta)
+                                   .values(key=_GRANT_KEY, value=secrets.token_hex(32))
+                                   .on_conflict_do_nothing(index_elements=[store_meta.c.key]))
+                value = (await conn.execute(select(store_meta.c.value)
+                                            .where(store_meta.c.key == _GRANT_KEY))).scalar()
         assert value is not None
         self._grant_secret = bytes.fromhex(value)
         return self._grant_secret
 
     # ------------------------------------------------------------------ reading
 
-    async def get_session(self, session_id: str) -> dict[str, Any] | None:
+    async def read_session(self, session_id: str) -> StoredSession | None:
         """The whole session: its fields, questions by index, turns in order, summary."""
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
@@ -316,15 +319,25 @@ class SessionStore:
                                         .order_by(questions.c.index))).all()
             said = (await conn.execute(select(turns).where(turns.c.session_id == session_id)
                                        .order_by(turns.c.seq))).all()
-        session = self._session_dict(row)
-        session["questions"] = [{
-            "index": q.index, "question_id": q.question_id, "category": q.category,
-            "prompt": q.prompt, "asked_at": _iso(q.asked_at),
-        } for q in asked]
-        session["turns"] = [self._turn_dict(t) for t in said]
-        return session
+        return StoredSession(
+            id=row.id, mode=row.mode, status=row.status, settings=row.settings,
+            created_at=_utc(row.created_at), updated_at=_utc(row.updated_at),
+            ended_at=_utc_or_none(row.ended_at),
+            summary=None if row.summary is None else p.Summary.model_validate(row.summary),
+            # `_mapping`: on a Row, `.index` is the tuple method, not the column.
+            questions=[StoredQuestion(index=q._mapping["index"], question_id=q.question_id,
+                                      category=q.category, prompt=q.prompt,
+                                      asked_at=_utc(q.asked_at)) for q in asked],
+            turns=[self._turn(t) for t in said],
+        )
 
-    async def list_sessions(self, limit: int = 100) -> list[dict[str, Any]]:
+    async def get_session(self, session_id: str) -> dict[str, Any] | None:
+        """`read_session` as plain JSON data. Only for conversation.py's `_resume_stored`,
+        which reads it as a dict; remove once that reads `read_session`."""
+        found = await self.read_session(session_id)
+        return None if found is None else found.model_dump(mode="json")
+
+    async def list_sessions(self, limit: int = 100) -> list[SessionListing]:
         """Newest first, with the number of questions asked, the overall score and the
         average per category (each question counted once, by its best answer)."""
         async with self.engine.connect() as conn:
@@ -353,37 +366,24 @@ class SessionStore:
             cats = categories.get(row.id, {})
             overall, by_category = session_averages(by_question, cats)
             # A finished session's own summary is authoritative where it has a figure.
-            summary = row.summary or {}
-            if "overall" in summary:
-                overall = summary["overall"]
-            by_category = summary.get("categories") or by_category
-            listed.append({
-                "id": row.id, "mode": row.mode, "status": row.status,
-                "created_at": _iso(row.created_at), "ended_at": _iso(row.ended_at),
-                "question_count": len(cats),
-                "answered_count": len(by_question),
-                "overall": overall,
-                "categories": by_category,
-            })
+            if row.summary is not None:
+                summary = p.Summary.model_validate(row.summary)
+                overall = summary.overall
+                by_category = summary.categories or by_category
+            listed.append(SessionListing(
+                id=row.id, mode=row.mode, status=row.status, created_at=_utc(row.created_at),
+                ended_at=_utc_or_none(row.ended_at), question_count=len(cats),
+                answered_count=len(by_question), overall=overall, categories=by_category,
+            ))
         return listed
 
     @staticmethod
-    def _session_dict(row: Row[Any]) -> dict[str, Any]:
-        return {
-            "id": row.id, "mode": row.mode, "status": row.status, "settings": row.settings,
-            "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at),
-            "ended_at": _iso(row.ended_at), "summary": row.summary,
-        }
-
-    @staticmethod
-    def _turn_dict(row: Row[Any]) -> dict[str, Any]:
-        return {
-            "turn_id": row.turn_id, "seq": row.seq, "speaker": row.speaker, "kind": row.kind,
-            "text": row.text, "question_id": row.question_id, "words": row.words,
-            "segments": row.segments, "score": row.score, "metrics": row.metrics,
-            "feedback": row.feedback, "audio_path": row.audio_path,
-            "created_at": _iso(row.created_at),
-        }
-
-
-
+    def _turn(row: Row[Any]) -> StoredTurn:
+        return StoredTurn(
+            turn_id=row.turn_id, seq=row.seq, speaker=row.speaker, kind=row.kind,
+            text=row.text, question_id=row.question_id, words=row.words,
+            segments=row.segments,
+            score=None if row.score is None else p.Score.model_validate(row.score),
+            metrics=row.metrics, feedback=row.feedback, audio_path=row.audio_path,
+            created_at=_utc(row.created_at),
+        )
