@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from server.bank import Question, QuestionBank
 from server.interviewer.policy import AnswerResult, Interviewer
 from server.scoring.overall import session_averages
 from server.store import SessionStore
+from server.store.records import StoredSession
 from server.turn import Turn
 
 log = logging.getLogger("viva.journal")
@@ -214,31 +215,30 @@ class Journal:
 
     # ------------------------------------------------------------------ resume and summary
 
-    def restore(self, found: Mapping[str, Any], bank: QuestionBank
+    def restore(self, found: StoredSession, bank: QuestionBank
                 ) -> list[tuple[Question, AnswerResult | None]]:
         """The stored turns as records, the numbering continued after them; the questions
         discussed with the best result for each (for `Interviewer.restore`)."""
         best: dict[str, AnswerResult] = {}
-        for turn in found.get("turns", []):
-            self.records.append(TurnRecord(turn["turn_id"], turn["speaker"], turn["text"],
-                                           turn.get("question_id"), turn.get("kind")))
-            score = turn.get("score")
-            if turn["speaker"] == "candidate" and score and turn.get("question_id"):
-                self.records[-1].score = p.Score.model_validate(score)
-                covered = frozenset(k["id"] for k in score["key_points"] if k["covered"])
-                before = best.get(turn["question_id"])
-                content = max(float(score["content"]), before.content if before else 0.0)
-                best[turn["question_id"]] = AnswerResult(
-                    covered | (before.covered if before else frozenset()), content)
-            counter = turn["turn_id"][1:]
-            if counter.isdigit():
-                if turn["turn_id"].startswith("t"):
-                    self._turns = max(self._turns, int(counter))
-                elif turn["turn_id"].startswith("u"):
-                    self._utterances = max(self._utterances, int(counter))
+        for turn in found.turns:
+            record = self.add(TurnRecord(turn.turn_id, turn.speaker, turn.text,
+                                         turn.question_id, turn.kind))
+            score = turn.score
+            if turn.speaker == "candidate" and score is not None and turn.question_id:
+                record.score = score
+                covered = frozenset(k.id for k in score.key_points if k.covered)
+                before = best.get(turn.question_id)
+                best[turn.question_id] = AnswerResult(
+                    covered | (before.covered if before else frozenset()),
+                    max(score.content, before.content if before else 0.0))
+            kind, counter = turn.turn_id[:1], turn.turn_id[1:]
+            if counter.isdigit() and kind == "t":
+                self._turns = max(self._turns, int(counter))
+            elif counter.isdigit() and kind == "u":
+                self._utterances = max(self._utterances, int(counter))
         discussed = []
-        for asked in found.get("questions", []):
-            question = bank.get(asked["question_id"])
+        for asked in found.questions:
+            question = bank.get(asked.question_id)
             if question is not None:
                 discussed.append((question, best.get(question.id)))
         return discussed

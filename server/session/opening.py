@@ -75,10 +75,10 @@ async def _resume(session: Conversation, start: p.Start, request: p.ResumeReques
     store, live = session.store, session.live
     found = None
     if store is not None and await store.check_token(request.session_id, request.token):
-        found = await store.get_session(request.session_id)
+        found = await store.read_session(request.session_id)
     if found is None:
         raise p.ProtocolError("bad_session", "unknown session or wrong token", fatal=True)
-    if found.get("status") == "completed":
+    if found.status == "completed":
         raise p.ProtocolError("bad_session", "that session is over: its summary was given "
                               "and it cannot be resumed", fatal=True)
     if live is not None and live.holder(request.session_id) is not None:
@@ -86,10 +86,10 @@ async def _resume(session: Conversation, start: p.Start, request: p.ResumeReques
         # die): close that one, let its writes land, then read it again so that the turn
         # numbers continue after everything it said.
         await live.take_over(request.session_id)
-        found = await store.get_session(request.session_id) if store else None
+        found = await store.read_session(request.session_id) if store else None
         if found is None:
             raise p.ProtocolError("bad_session", "unknown session or wrong token", fatal=True)
-    stored = found.get("settings") or {}
+    stored = found.settings
     fields = {k: v for k, v in stored.items() if k in p.Start.model_fields and k != "resume"}
     options = p.Start.model_validate(fields | {
         "sample_rate": start.sample_rate, "tts": start.tts, "question_ids": None})

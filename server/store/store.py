@@ -331,12 +331,6 @@ class SessionStore:
             turns=[self._turn(t) for t in said],
         )
 
-    async def get_session(self, session_id: str) -> dict[str, Any] | None:
-        """`read_session` as plain JSON data. Only for conversation.py's `_resume_stored`,
-        which reads it as a dict; remove once that reads `read_session`."""
-        found = await self.read_session(session_id)
-        return None if found is None else found.model_dump(mode="json")
-
     async def list_sessions(self, limit: int = 100) -> list[SessionListing]:
         """Newest first, with the number of questions asked, the overall score and the
         average per category (each question counted once, by its best answer)."""
