@@ -49,5 +49,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] &
 fi
 say "ruff"
 .venv/bin/ruff check -q server tests bench
+say "mypy (strict on server/)"
+.venv/bin/python -m mypy
 say "pytest (about 6 minutes)"
 exec .venv/bin/python -m pytest "$@"

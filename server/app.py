@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
         store = open_store(settings)
         await store.init()
         app.state.store = store
-        loaded = engines or await asyncio.to_thread(load_engines, settings)
+        loaded = engines if engines is not None else await asyncio.to_thread(load_engines,
+                                                                             settings)
         scheduler = TranscriptionScheduler(loaded.stt)
         await scheduler.start()
         app.state.engines = loaded
