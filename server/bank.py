@@ -78,6 +78,10 @@ class GradedExample(_Strict):
     covered: bool
 
 
+#: The longest authored wording of a key point: it is said inside a sentence.
+MAX_WORDING_WORDS = 12
+
+
 class KeyPoint(_Strict):
     id: str = Field(pattern=_ID_PATTERN)
     text: str = Field(min_length=5)
@@ -88,6 +92,27 @@ class KeyPoint(_Strict):
     requires: tuple[Concept, ...] = ()
     misconceptions: tuple[Misconception, ...] = ()
     examples: tuple[GradedExample, ...] = ()
+    #: How the interviewer says the point was made: completes "You ..." in the past tense
+    #: ("split total error into bias squared, variance and noise").
+    covered: str | None = None
+    #: How it says the point was missed: completes "Next time, ..." as an imperative
+    #: ("split total error into bias squared, variance and noise").
+    missed: str | None = None
+
+    @field_validator("covered", "missed")
+    @classmethod
+    def _spoken_phrase(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        words = value.split()
+        if not 2 <= len(words) <= MAX_WORDING_WORDS:
+            raise ValueError(f"{value!r}: say it in 2 to {MAX_WORDING_WORDS} words")
+        if value[-1] in ".!?;:,":
+            raise ValueError(f"{value!r}: no closing punctuation (the sentence around it has it)")
+        if words[0].lower() in ("you", "next", "i", "we"):
+            raise ValueError(f"{value!r}: the phrase completes 'You ...' / 'Next time, ...'")
+        return value
 
     @field_validator("terms")
     @classmethod
