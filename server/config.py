@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     #: Speech starting this soon after the interviewer took the turn carries the
     #: candidate's turn on: the reply is withdrawn (cut off if it had begun); 0: never.
     endpoint_resume_ms: int = 1500
+    #: The turn-end model that hears whether the candidate sounds finished:
+    #: `bundled:smart-turn-v3.2` (inside the pipecat-ai package), a path to a Smart Turn
+    #: v3 ONNX file, or `off` (the words and the silence alone decide).
+    turn_model: str = "bundled:smart-turn-v3.2"
 
     # Text to speech
     #: `bundled:en_US-joe-medium` or a path to a Piper `.onnx` voice.

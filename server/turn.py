@@ -73,6 +73,15 @@ class Turn:
     segments: list[tuple[float, float]] = field(default_factory=list)  # speech, turn-relative
     speech_started_at: float = 0.0
     onset_wall: float = 0.0  # monotonic clock at the first speech onset
+    #: The turn-end model's verdict on the current pause: (its silence start, P(finished)).
+    end_check: tuple[float, float] | None = None
+
+    @property
+    def sounds_finished(self) -> float | None:
+        """P(finished) for the pause now under way; None while the model has not said."""
+        if self.end_check is None or self.end_check[0] != self.silence_since:
+            return None
+        return self.end_check[1]
 
     def __post_init__(self) -> None:
         self.commit_t = max(self.commit_t, self.start_t)

@@ -23,6 +23,7 @@ from server.config import Settings
 from server.engines.registry import Engines
 from server.engines.stt import TranscribedWord, TranscribeOptions, Transcription
 from server.scoring.content import ContentScorer
+from server.session.clock import ManualClock
 from server.session.conversation import Conversation
 
 RATE = 16_000
@@ -30,28 +31,7 @@ CHUNK = 512  # 32 ms, one VAD frame per chunk
 LEVEL0, LEVEL_STEP = 0.2, 0.01  # square-wave level of the first utterance, then each next
 
 
-class FakeClock:
-    """Virtual monotonic time; `sleep` returns once the test has advanced past it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((self.now + seconds, future))
-        await future
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        due = [(t, f) for t, f in self._sleepers if t <= self.now]
-        self._sleepers = [(t, f) for t, f in self._sleepers if t > self.now]
-        for _, future in due:
-            if not future.done():
-                future.set_result(None)
+FakeClock = ManualClock
 
 
 class LoudnessVad:

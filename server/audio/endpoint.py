@@ -1,8 +1,11 @@
-"""When has the candidate finished their turn? Silence length read together with words.
+"""When has the candidate finished their turn? Silence length read together with the
+words and with how the speech sounded.
 
-Pure logic: no audio, no models. A good interviewer waits through "and the
-second reason is..." but answers promptly after a complete sentence, so the
-silence needed to end a turn depends on how the partial transcript ends.
+Pure logic: no audio, no models. A good interviewer waits through "and the second
+reason is..." but answers promptly after a complete sentence, so the silence needed to
+end a turn depends on how the transcript ends and on the turn-end model's probability
+that the speaker sounded finished (Smart Turn, server/engines/turn_end.py), fused in
+`required_silence`; the table there was picked on bench/turns.py.
 """
 
 from __future__ import annotations
@@ -63,6 +66,15 @@ class EndpointSettings:
     finished_silence_s: float = 0.7
     unknown_silence_s: float = 1.2
     unfinished_silence_s: float = 2.8
+    #: A finished sentence that also sounds finished (turn-end probability at least
+    #: `sure_p`): the reply comes this soon.
+    sure_silence_s: float = 0.7
+    sure_p: float = 0.5
+    #: Below this probability the speaker sounds mid-thought, whatever the words say.
+    doubt_p: float = 0.2
+    #: A finished sentence said as if more were coming ("...the first reason." with a
+    #: level, thinking tone): the wait of an unknown ending at least.
+    doubtful_silence_s: float = 1.6
     #: Right after the question, the candidate is often still framing the answer.
     opening_silence_s: float = 4.5
     #: An answer counts as "just started" until it has this many words.
@@ -72,16 +84,26 @@ class EndpointSettings:
     brief_words: int = 7
 
 
-def required_silence(text: str, settings: EndpointSettings) -> float:
-    """Seconds of silence after speech that end the turn, given the words so far."""
+def required_silence(text: str, settings: EndpointSettings,
+                     complete: float | None = None) -> float:
+    """Seconds of silence after speech that end the turn, given the words so far and
+    `complete`, the turn-end model's probability that the speech sounded finished
+    (None: no model, or not in yet)."""
     words = len(_WORD.findall(text.lower()))
     ending = classify_ending(text)
     if words < settings.opening_words and ending is not Ending.FINISHED:
         return settings.opening_silence_s
-    if ending is Ending.FINISHED:
-        if words < settings.brief_words:
-            return max(settings.finished_silence_s, settings.unknown_silence_s)
-        return settings.finished_silence_s
     if ending is Ending.UNFINISHED:
         return settings.unfinished_silence_s
+    brief = words < settings.brief_words
+    if complete is not None and complete < settings.doubt_p:
+        return max(settings.doubtful_silence_s, settings.unknown_silence_s)
+    if ending is Ending.FINISHED:
+        if complete is not None and complete >= settings.sure_p and not brief:
+            return min(settings.sure_silence_s, settings.finished_silence_s)
+        if brief:
+            return max(settings.finished_silence_s, settings.unknown_silence_s)
+        return settings.finished_silence_s
+    if complete is not None and complete >= settings.sure_p:
+        return settings.finished_silence_s
     return settings.unknown_silence_s

@@ -18,6 +18,7 @@ from server.engines.tts import (
     SynthesisQueue,
     TextToSpeech,
 )
+from server.engines.turn_end import SmartTurn, TurnEndModel
 
 log = logging.getLogger("viva.engines")
 
@@ -28,6 +29,8 @@ class Engines:
     tts: TextToSpeech
     vad: SpeechProbabilityModel
     embedder: Embedder
+    #: Hears whether the candidate sounds finished; None: the words alone decide.
+    turn_end: TurnEndModel | None = None
     load_seconds: dict[str, float] = field(default_factory=dict)
     #: Every session's speech synthesis runs here, a sentence at a time. One thread on a
     #: small machine: a second one only shares the cores with Whisper, and doubles the
@@ -42,6 +45,7 @@ class Engines:
             "tts_sample_rate": self.tts.sample_rate,
             "vad": "silero",
             "embedder": self.embedder.name,
+            "turn_end": self.turn_end.name if self.turn_end is not None else "off",
             "load_seconds": self.load_seconds,
         }
 
@@ -72,5 +76,9 @@ def load_engines(settings: Settings) -> Engines:
         raise SettingsError(missing_message())
     embedder = MiniLMEmbedder(files)
     timings["embedder"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    turn_end = SmartTurn(settings.turn_model) if settings.turn_model != "off" else None
+    timings["turn_end"] = round(time.perf_counter() - start, 2)
     log.info("engines loaded in %s", timings)
-    return Engines(stt=stt, tts=tts, vad=vad, embedder=embedder, load_seconds=timings)
+    return Engines(stt=stt, tts=tts, vad=vad, embedder=embedder, turn_end=turn_end,
+                   load_seconds=timings)

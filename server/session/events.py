@@ -45,6 +45,15 @@ class PieceCut:
 
 
 @dataclass(frozen=True)
+class EndCheckDue:
+    """A pause began: ask the turn-end model whether the speech sounded finished."""
+
+    turn: Turn
+    silence_since: float
+    audio: np.ndarray  # the last seconds of the turn, up to now
+
+
+@dataclass(frozen=True)
 class PartialDue:
     turn: Turn
 
@@ -64,5 +73,5 @@ class TurnEnded:
     reopenable: bool
 
 
-ListenerEvent = (SpeechStarted | SpeechStopped | TurnReopened | PieceCut
+ListenerEvent = (SpeechStarted | SpeechStopped | TurnReopened | PieceCut | EndCheckDue
                  | PartialDue | PreviewDue | TurnEnded)

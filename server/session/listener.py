@@ -21,6 +21,7 @@ from server.audio.pcm import TARGET_RATE, SampleBuffer, StreamingResampler
 from server.audio.vad import FRAME_S, SpeechProbabilityModel, StreamingVad, VadFrame
 from server.session.clock import Clock
 from server.session.events import (
+    EndCheckDue,
     ListenerEvent,
     PartialDue,
     PieceCut,
@@ -53,6 +54,8 @@ MAX_PIECE_S = 15.0
 #: The reply is worked out (scored, decided, first sentence synthesized) this long
 #: before the endpointer would end the turn, so that it is ready when it does.
 PREVIEW_LEAD_S = 1.0
+#: Audio the turn-end model hears: its whole window (8 s), ending at the pause.
+END_CHECK_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class ListenerSettings:
     #: Speech this soon after the endpointer ended a turn carries the turn on.
     resume_window_s: float = 0.0
     partial_interval_s: float = 1.0
+    #: Ask the turn-end model at each pause (`EndCheckDue`); off: the words alone decide.
+    end_check: bool = False
 
 
 @dataclass
@@ -156,6 +161,9 @@ class Listener:
             turn.segments.append((round(turn.speech_started_at - turn.start_t, 3),
                                   round(silence_start - turn.start_t, 3)))
             self._events.append(SpeechStopped(round(silence_start, 3)))
+            if self.settings.end_check:
+                self._events.append(EndCheckDue(turn, silence_start, self.audio_between(
+                    max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
 
         if turn is None:
             return
@@ -193,7 +201,7 @@ class Listener:
             return
         else:
             hint = turn.text_hint
-        required = required_silence(hint, self.endpoint)
+        required = required_silence(hint, self.endpoint, turn.sounds_finished)
         if turn.transcribed and trails_off(turn):
             # Words that end a sentence, then speech Whisper could not read (seen: a
             # false cut-in during "...the errors it makes, and, um," under load).
