@@ -15,12 +15,15 @@ import re
 import time
 from collections.abc import Callable
 from string import Template
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import jiter
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from server.resources import shipped_dir
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger("viva.llm")
 PROMPTS_DIR = shipped_dir("prompts")
@@ -200,13 +203,13 @@ class ChatLLM:
         async def run() -> None:
             error = None
             try:
-                extra: dict[str, Any] = {}
+                # The body as is: llama.cpp's `json_object` takes a `schema`, which the
+                # SDK's typed `response_format` has no place for.
                 response_format = self._response_format()
-                if response_format is not None:
-                    extra["response_format"] = response_format
+                body = None if response_format is None else {"response_format": response_format}
                 stream = await self._client.chat.completions.create(
-                    model=self.model, messages=messages, stream=True, temperature=0.4,
-                    max_tokens=self.max_tokens, **extra)
+                    model=self.model, messages=cast("list[ChatCompletionMessageParam]", messages),
+                    stream=True, temperature=0.4, max_tokens=self.max_tokens, extra_body=body)
                 async for chunk in stream:
                     if chunk.choices and chunk.choices[0].delta.content:
                         fields.feed(chunk.choices[0].delta.content)
