@@ -5,8 +5,11 @@
 //
 // For automated tests the live state is mirrored on window.viva (see VivaDebug).
 
-import { buildWsUrl, VivaConnection, MAX_TEXT_CHARS } from './ws.js';
+import { buildWsUrl, VivaConnection } from './ws.js';
 import { MicCapture, MicError, Player, CAPTURE_RATE } from './audio.js';
+import {
+  AgentKind, Command, Difficulty, ErrorCode, MAX_TEXT_CHARS, MESSAGES, Mode, PROTOCOL_VERSION, ServerType, VadState,
+} from './protocol.js';
 import {
   el, renderAgentMessage, renderCandidateMessage, renderNote, renderScoreCard, renderSummary, fmtScore, scoreBand,
   highlightEvidence,
@@ -39,7 +42,7 @@ import {
  * @property {number} audioFramesSent        microphone frames sent
  * @property {number} audioFramesDropped     microphone frames dropped while the socket was backed up
  * @property {'off' | 'requesting' | 'on' | 'denied' | 'unavailable'} mic
- * @property {'speech' | 'silence'} vad      the server's last vad state
+ * @property {'speech' | 'silence'} vad      the server's last vad state (a VadState value)
  * @property {string | null} sessionId
  * @property {number | null} numQuestions
  * @property {ServerMessage | null} lastScore
@@ -130,7 +133,7 @@ const viva = {
   audioFramesSent: 0,
   audioFramesDropped: 0,
   mic: 'off',
-  vad: 'silence',
+  vad: VadState.SILENCE,
   sessionId: null,
   numQuestions: null,
   lastScore: null,
@@ -226,9 +229,9 @@ function updateControls() {
   for (const b of ui.commandBtns) b.disabled = !live;
   ui.interruptBtn.disabled = !(live && viva.state === 'speaking');
   const mode = currentMode();
-  ui.startBtn.textContent = mode === 'drill' ? 'Start drill' : 'Start interview';
-  ui.numQuestions.disabled = mode === 'drill';
-  ui.modeHint.textContent = mode === 'drill'
+  ui.startBtn.textContent = mode === Mode.DRILL ? 'Start drill' : 'Start interview';
+  ui.numQuestions.disabled = mode === Mode.DRILL;
+  ui.modeHint.textContent = mode === Mode.DRILL
     ? 'An open-ended loop of questions, weak topics first, until you stop.'
     : 'A mock interview with follow-ups and a closing summary.';
 }
@@ -237,7 +240,7 @@ function renderVad() {
   ui.vad.dataset.vad = viva.vad;
   ui.vad.dataset.mic = viva.mic;
   const label = viva.mic === 'on'
-    ? (viva.vad === 'speech' ? 'voice detected' : 'mic on · silence')
+    ? (viva.vad === VadState.SPEECH ? 'voice detected' : 'mic on · silence')
     : viva.mic === 'requesting' ? 'mic: asking…'
       : viva.mic === 'denied' ? 'mic blocked: typing'
         : viva.mic === 'unavailable' ? 'no mic: typing' : 'mic off';
@@ -302,10 +305,24 @@ function dismissBanner(code) {
 // ---------------------------------------------------------------------------
 // Setup
 
+/** The `start` fields' defaults, allowed values and bounds (from the server's models). */
+const START = MESSAGES.client.start;
+
 /** @returns {'interview' | 'drill'} */
 function currentMode() {
   const checked = /** @type {HTMLInputElement | null} */ (ui.setup.querySelector('input[name="mode"]:checked'));
-  return checked && checked.value === 'drill' ? 'drill' : 'interview';
+  return checked && checked.value === Mode.DRILL ? Mode.DRILL : Mode.INTERVIEW;
+}
+
+/**
+ * A bounded integer field of `start` (num_questions, max_follow_ups) from a form or URL value.
+ * @param {'num_questions' | 'max_follow_ups'} field
+ * @param {string} value
+ * @returns {number}
+ */
+function startInt(field, value) {
+  const [lo, hi] = START.ranges[field];
+  return clampInt(value, lo, hi, START.defaults[field]);
 }
 
 /**
@@ -326,34 +343,42 @@ function readSetup() {
   /** @type {StartOptions} */
   const opts = {
     mode,
-    max_follow_ups: clampInt(ui.maxFollowUps.value, 0, 5, 2),
+    max_follow_ups: startInt('max_follow_ups', ui.maxFollowUps.value),
     sample_rate: CAPTURE_RATE,
-    language: ui.language.value || 'en',
+    language: ui.language.value || START.defaults.language,
     tts: ui.tts.checked,
   };
-  if (mode === 'interview') opts.num_questions = clampInt(ui.numQuestions.value, 1, 50, 5);
+  if (mode === Mode.INTERVIEW) opts.num_questions = startInt('num_questions', ui.numQuestions.value);
   const boxes = /** @type {HTMLInputElement[]} */ ([...ui.categoryList.querySelectorAll('input[type="checkbox"]')]);
   const cats = boxes.length ? boxes.filter((b) => b.checked).map((b) => b.value) : urlCategories;
   if (cats.length) opts.categories = cats;
   const diff = ui.difficulty.value;
-  if (diff === 'easy' || diff === 'medium' || diff === 'hard') opts.difficulty = diff;
+  if (isDifficulty(diff)) opts.difficulty = diff;
   if (urlQuestionIds.length) opts.question_ids = urlQuestionIds;
   return opts;
+}
+
+/**
+ * @param {string | null} value
+ * @returns {value is 'easy' | 'medium' | 'hard'}
+ */
+function isDifficulty(value) {
+  return Object.values(Difficulty).some((d) => d === value);
 }
 
 /** URL parameters preset the form, so links and tests can pick a session without clicks. */
 function applyUrlParams() {
   const mode = params.get('mode');
-  if (mode === 'drill' || mode === 'interview') {
+  if (mode === Mode.DRILL || mode === Mode.INTERVIEW) {
     const radio = /** @type {HTMLInputElement | null} */ (ui.setup.querySelector(`input[name="mode"][value="${mode}"]`));
     if (radio) radio.checked = true;
   }
   const diff = params.get('difficulty');
-  if (diff && ['any', 'easy', 'medium', 'hard'].includes(diff)) ui.difficulty.value = diff;
+  if (diff === 'any' || isDifficulty(diff)) ui.difficulty.value = /** @type {string} */ (diff);
   const nq = params.get('num_questions');
-  if (nq) ui.numQuestions.value = String(clampInt(nq, 1, 50, 5));
+  if (nq) ui.numQuestions.value = String(startInt('num_questions', nq));
   const mf = params.get('max_follow_ups');
-  if (mf) ui.maxFollowUps.value = String(clampInt(mf, 0, 5, 2));
+  if (mf) ui.maxFollowUps.value = String(startInt('max_follow_ups', mf));
   const lang = params.get('language');
   if (lang && [...ui.language.options].some((o) => o.value === lang)) ui.language.value = lang;
   const tts = params.get('tts');
@@ -607,26 +632,26 @@ function onServerMessage(msg) {
   viva.messages.push(msg);
   if (!session) return;
   switch (msg.type) {
-    case 'session': return onSession(msg);
-    case 'agent': return onAgent(msg);
-    case 'audio_start':
+    case ServerType.SESSION: return onSession(msg);
+    case ServerType.AGENT: return onAgent(msg);
+    case ServerType.AUDIO_START:
       if (player) player.begin(String(msg.utterance_id), Number(msg.sample_rate) || 24000);
       findAgentNode(String(msg.utterance_id))?.classList.add('speaking');
       if (viva.state !== 'ended' && viva.state !== 'ending' && viva.state !== 'error') setState('speaking');
       return;
-    case 'audio_end':
+    case ServerType.AUDIO_END:
       if (player) player.end(String(msg.utterance_id), msg.interrupted === true);
       else if (viva.state === 'speaking') setState('listening');
       return;
-    case 'vad':
-      viva.vad = msg.state === 'speech' ? 'speech' : 'silence';
+    case ServerType.VAD:
+      viva.vad = msg.state === VadState.SPEECH ? VadState.SPEECH : VadState.SILENCE;
       renderVad();
       return;
-    case 'transcript': return onTranscript(msg);
-    case 'turn_resumed': return onTurnResumed(msg);
-    case 'score': return onScore(msg);
-    case 'summary': return onSummary(msg);
-    case 'error': return onServerError(msg);
+    case ServerType.TRANSCRIPT: return onTranscript(msg);
+    case ServerType.TURN_RESUMED: return onTurnResumed(msg);
+    case ServerType.SCORE: return onScore(msg);
+    case ServerType.SUMMARY: return onSummary(msg);
+    case ServerType.ERROR: return onServerError(msg);
     default:
       // Newer servers may send types this client does not know; the protocol lets us ignore them.
       return;
@@ -644,8 +669,8 @@ function onSession(msg) {
   if (session.sessionId && session.token) {
     lastSession = { sessionId: session.sessionId, token: session.token, options: session.options };
   }
-  if (typeof msg.protocol === 'number' && msg.protocol !== 1) {
-    console.warn(`viva: server speaks protocol ${msg.protocol}, this client version 1`);
+  if (typeof msg.protocol === 'number' && msg.protocol !== PROTOCOL_VERSION) {
+    console.warn(`viva: server speaks protocol ${msg.protocol}, this client version ${PROTOCOL_VERSION}`);
   }
   if (session.resumed) appendToConversation(renderNote('Reconnected: the session continues.'));
   if (viva.state === 'connecting') setState(player && player.speaking ? 'speaking' : 'listening');
@@ -659,13 +684,13 @@ function onAgent(msg) {
   const node = renderAgentMessage(msg, viva.numQuestions);
   appendToConversation(node);
   pendingTyped = null;
-  if (typeof msg.question_id === 'string' && (msg.kind === 'question') && typeof msg.text === 'string') {
+  if (typeof msg.question_id === 'string' && (msg.kind === AgentKind.QUESTION) && typeof msg.text === 'string') {
     if (!prompts.has(msg.question_id)) prompts.set(msg.question_id, msg.text);
   }
   if (typeof msg.index === 'number') {
     // Kept so that withdrawing this question (turn_resumed) can put the label back.
     node.dataset.progressBefore = ui.progress.textContent || '';
-    ui.progress.textContent = viva.numQuestions && session && session.options.mode !== 'drill'
+    ui.progress.textContent = viva.numQuestions && session && session.options.mode !== Mode.DRILL
       ? `Question ${msg.index} of ${viva.numQuestions}` : `Question ${msg.index}`;
   }
   if (viva.state === 'thinking' || viva.state === 'connecting') setState('listening');
@@ -760,11 +785,11 @@ function onServerError(msg) {
   /** @type {BannerAction[]} */
   const actions = [];
   if (fatal) {
-    actions.push({ label: code === 'busy' ? 'Try again' : 'Start a new session', id: 'restart-btn', onClick: () => restart(false) });
+    actions.push({ label: code === ErrorCode.BUSY ? 'Try again' : 'Start a new session', id: 'restart-btn', onClick: () => restart(false) });
   }
-  const friendly = code === 'busy' ? `The server is busy right now. ${message}`
-    : code === 'bad_session' ? `This session cannot be resumed. ${message}`
-    : code === 'taken_over' ? 'This session continues in another tab or window.' : message;
+  const friendly = code === ErrorCode.BUSY ? `The server is busy right now. ${message}`
+    : code === ErrorCode.BAD_SESSION ? `This session cannot be resumed. ${message}`
+    : code === ErrorCode.TAKEN_OVER ? 'This session continues in another tab or window.' : message;
   showBanner({ code: `server_${code}`, message: friendly, fatal, actions });
   if (fatal && session) {
     session.fatal = true;
@@ -798,7 +823,7 @@ async function startSession(opts = {}) {
   // The previous session's closing words may still be playing.
   if (player) player.stopAll();
   viva.summary = null;
-  viva.vad = 'silence';
+  viva.vad = VadState.SILENCE;
 
   const conn = new VivaConnection(buildWsUrl(), {
     onMessage: onServerMessage,
@@ -935,6 +960,9 @@ function sendText(raw) {
   return true;
 }
 
+/** Commands whose answer replaces what the interviewer is saying. */
+const REPLACING_COMMANDS = /** @type {string[]} */ ([Command.REPEAT, Command.SKIP, Command.HINT, Command.NEXT]);
+
 /**
  * @param {string} name
  * @returns {boolean}
@@ -942,9 +970,10 @@ function sendText(raw) {
 function sendCommand(name) {
   if (!session || !isLive()) return false;
   // A command replaces what the interviewer is saying; silence it now.
-  if (player && player.speaking && ['repeat', 'skip', 'hint', 'next'].includes(name)) interrupt();
+  const replaces = REPLACING_COMMANDS.includes(name);
+  if (player && player.speaking && replaces) interrupt();
   if (!session.conn.sendCommand(name)) return false;
-  if (['repeat', 'skip', 'hint', 'next'].includes(name) && viva.state === 'listening') setState('thinking');
+  if (replaces && viva.state === 'listening') setState('thinking');
   return true;
 }
 
@@ -953,7 +982,7 @@ function endTurn() {
   if (!session || !isLive()) return false;
   if (!session.conn.sendEndTurn()) return false;
   // Only expect a reply when there was something said in this turn.
-  if (viva.state === 'listening' && (ui.partial.textContent || viva.vad === 'speech')) setState('thinking');
+  if (viva.state === 'listening' && (ui.partial.textContent || viva.vad === VadState.SPEECH)) setState('thinking');
   return true;
 }
 

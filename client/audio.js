@@ -5,10 +5,13 @@
 // the worklet resamples capture to 16 kHz itself, and playback AudioBuffers are
 // created at the server's rate so the context resamples them on output.
 
-/** Rate of the audio we send; announced as `sample_rate` in `start`. */
-export const CAPTURE_RATE = 16000;
-/** 20 ms at 16 kHz. */
-export const FRAME_SAMPLES = 320;
+import { DEFAULT_SAMPLE_RATE } from './protocol.js';
+
+/** Rate of the audio we send, announced as `sample_rate` in `start`: the protocol's
+ * default, the rate of the server's speech models, so the server resamples nothing. */
+export const CAPTURE_RATE = DEFAULT_SAMPLE_RATE;
+/** 20 ms of audio. */
+export const FRAME_SAMPLES = CAPTURE_RATE / 50;
 
 /**
  * Why the microphone could not be opened, in a form the UI can explain.

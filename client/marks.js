@@ -3,6 +3,8 @@
 // word the fillers, hedges and repeats delivery scoring counted, and the long pause
 // before it; this module only reads them.
 
+import { WordMark } from './protocol.js';
+
 /**
  * @typedef {{word: string, start: number, end: number, probability?: number,
  *   marks?: string[] | null, pause_before_s?: number | null}} Word
@@ -11,7 +13,7 @@
  */
 
 /** Marks the page knows how to draw (a CSS class each); others are ignored. */
-export const DRAWN_MARKS = ['filler', 'hedge', 'repeat'];
+export const DRAWN_MARKS = /** @type {string[]} */ ([WordMark.FILLER, WordMark.HEDGE, WordMark.REPEAT]);
 
 /**
  * The words with the marks the server sent (none where it sent none).
@@ -24,7 +26,7 @@ export function markWords(words) {
     const pause = Number(w.pause_before_s);
     return {
       word: String(w.word ?? '').trim(), start: Number(w.start), end: Number(w.end), marks,
-      filler: marks.includes('filler'), hedge: marks.includes('hedge'), repeat: marks.includes('repeat'),
+      filler: marks.includes(WordMark.FILLER), hedge: marks.includes(WordMark.HEDGE), repeat: marks.includes(WordMark.REPEAT),
       pauseBefore: w.pause_before_s != null && Number.isFinite(pause) && pause > 0 ? pause : null,
     };
   });

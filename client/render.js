@@ -2,6 +2,8 @@
 // session summary. They never use innerHTML with server text, so whatever the
 // server (or an LLM behind it) says is shown as text, never run as markup.
 
+import { AgentKind } from './protocol.js';
+
 /**
  * @typedef {import('./ws.js').ServerMessage} ServerMessage
  */
@@ -89,16 +91,24 @@ function asArray(x) {
   return [x];
 }
 
-/** Human labels of the interviewer's message kinds. */
-const KIND_LABELS = /** @type {Record<string, string>} */ ({
-  greeting: 'greeting',
-  question: 'question',
-  followup: 'follow-up',
-  hint: 'hint',
-  feedback: 'feedback',
-  ack: 'ack',
-  closing: 'closing',
+/** Human labels of the interviewer's message kinds (`agent` `kind`), one per AgentKind value. */
+export const KIND_LABELS = /** @type {Record<string, string>} */ ({
+  [AgentKind.GREETING]: 'greeting',
+  [AgentKind.QUESTION]: 'question',
+  [AgentKind.FOLLOWUP]: 'follow-up',
+  [AgentKind.HINT]: 'hint',
+  [AgentKind.FEEDBACK]: 'feedback',
+  [AgentKind.ACK]: 'ack',
+  [AgentKind.CLOSING]: 'closing',
 });
+
+/**
+ * @param {string} kind an `agent` kind, or a newer one this client does not know
+ * @returns {string} its label
+ */
+export function kindLabel(kind) {
+  return Object.hasOwn(KIND_LABELS, kind) ? KIND_LABELS[kind] : kind;
+}
 
 /**
  * One interviewer message (`agent`).
@@ -118,7 +128,7 @@ export function renderAgentMessage(msg, numQuestions) {
   },
   el('header', { class: 'msg-head' },
     el('span', { class: 'who', text: 'Interviewer' }),
-    el('span', { class: `badge badge-kind badge-${kind.replace(/[^a-z0-9_-]/gi, '')}`, text: KIND_LABELS[kind] || kind }),
+    el('span', { class: `badge badge-kind badge-${kind.replace(/[^a-z0-9_-]/gi, '')}`, text: kindLabel(kind) }),
     qLabel && el('span', { class: 'qnum', text: qLabel }),
     el('span', { class: 'speaking-dot', 'aria-hidden': 'true', title: 'speaking' })),
   el('p', { class: 'msg-text', text: typeof msg.text === 'string' ? msg.text : '' }));

@@ -4,7 +4,7 @@
 // recording from that word, with the word being spoken highlighted. Server text is
 // only ever set as textContent.
 
-import { el, evidenceWords, fmtNumber, fmtScore, highlightEvidence, scoreBand, toText } from './render.js';
+import { el, evidenceWords, fmtNumber, fmtScore, highlightEvidence, kindLabel, scoreBand, toText } from './render.js';
 import { barChart, lineChart, paceSeries } from './charts.js';
 import { markWords, wordAt } from './marks.js';
 
@@ -328,7 +328,7 @@ function renderInterviewer(turn) {
   const kind = typeof turn.kind === 'string' ? turn.kind.replace(/[^a-z0-9_-]/gi, '') : 'message';
   return el('article', { class: `msg agent kind-${kind}`, 'data-kind': kind, 'data-turn-id': turn.turn_id },
     el('header', { class: 'msg-head' }, el('span', { class: 'who', text: 'Interviewer' }),
-      el('span', { class: `badge badge-${kind}`, text: kind === 'followup' ? 'follow-up' : kind })),
+      el('span', { class: `badge badge-${kind}`, text: kindLabel(kind) })),
     el('p', { class: 'msg-text', text: turn.text || '' }));
 }
 

@@ -4,34 +4,17 @@
 // frames into objects, hands binary frames over as ArrayBuffers, and reports
 // how the socket closed so the UI can tell "session over" from "server gone".
 
-/** Protocol version this client implements. */
-export const PROTOCOL_VERSION = 1;
-/** The server refuses frames over 64 KiB. */
-export const MAX_FRAME_BYTES = 64 * 1024;
-/** The server refuses texts over 10,000 characters. */
-export const MAX_TEXT_CHARS = 10000;
-/** Commands the server understands in {"type": "command", "name": ...}. */
-export const COMMANDS = /** @type {const} */ (['repeat', 'skip', 'hint', 'next', 'stop', 'slower', 'faster']);
+// The protocol's names and limits come from protocol.js, generated from the server's models.
+import { ClientType, MAX_FRAME_BYTES, MAX_TEXT_CHARS } from './protocol.js';
 
 /**
  * Options of the `start` message; every field is optional on the wire.
- * @typedef {Object} StartOptions
- * @property {'interview' | 'drill'} [mode]
- * @property {string[]} [question_ids]
- * @property {string[]} [categories]
- * @property {'easy' | 'medium' | 'hard'} [difficulty]
- * @property {number} [num_questions]
- * @property {number} [max_follow_ups]
- * @property {number} [sample_rate]
- * @property {string} [language]
- * @property {boolean} [tts]
- * @property {{session_id: string, token: string}} [resume]
+ * @typedef {Omit<import('./protocol.js').StartMessage, 'type'>} StartOptions
  */
 
 /**
- * Any JSON message from the server. Known types: session, agent, audio_start,
- * audio_end, vad, transcript, score, summary, error.
- * @typedef {{type: string, [key: string]: any}} ServerMessage
+ * Any JSON message from the server; its `type` may be one this client does not know.
+ * @typedef {import('./protocol.js').ServerMessage | {type: string, [key: string]: any}} ServerMessage
  */
 
 /**
@@ -111,7 +94,7 @@ export class VivaConnection {
       this.opened = true;
       this.clearTimer();
       // `start` must be the first message; anything else first gets not_started.
-      this.started = this.sendJson({ type: 'start', ...startOptions });
+      this.started = this.sendJson({ type: ClientType.START, ...startOptions });
       if (this.handlers.onOpen) this.handlers.onOpen();
     };
     ws.onmessage = (ev) => {
@@ -193,27 +176,27 @@ export class VivaConnection {
 
   /** @param {string} text a typed answer; @returns {boolean} */
   sendText(text) {
-    return this.sendJson({ type: 'text', text: text.slice(0, MAX_TEXT_CHARS) });
+    return this.sendJson({ type: ClientType.TEXT, text: text.slice(0, MAX_TEXT_CHARS) });
   }
 
-  /** @param {string} name one of COMMANDS; @returns {boolean} */
+  /** @param {string} name one of the Command values; @returns {boolean} */
   sendCommand(name) {
-    return this.sendJson({ type: 'command', name });
+    return this.sendJson({ type: ClientType.COMMAND, name });
   }
 
   /** @returns {boolean} */
   sendEndTurn() {
-    return this.sendJson({ type: 'end_turn' });
+    return this.sendJson({ type: ClientType.END_TURN });
   }
 
   /** @returns {boolean} */
   sendInterrupt() {
-    return this.sendJson({ type: 'interrupt' });
+    return this.sendJson({ type: ClientType.INTERRUPT });
   }
 
   /** Ask the server to end the session; it answers with `summary` and closes 1000. @returns {boolean} */
   sendStop() {
-    return this.sendJson({ type: 'stop' });
+    return this.sendJson({ type: ClientType.STOP });
   }
 
   /**

@@ -1,5 +1,5 @@
 """The browser client's pure-logic unit tests (client/tests/*.test.mjs) under node's test runner:
-resampling, framing, the socket URL, evidence highlighting."""
+resampling, framing, the socket URL, evidence highlighting, the generated protocol module."""
 
 from __future__ import annotations
 
