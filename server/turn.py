@@ -75,6 +75,8 @@ class Turn:
     onset_wall: float = 0.0  # monotonic clock at the first speech onset
     #: The turn-end model's verdict on the current pause: (its silence start, P(finished)).
     end_check: tuple[float, float] | None = None
+    #: The pause (its silence start) the candidate was told "take your time" in.
+    nudged_at: float | None = None
 
     @property
     def sounds_finished(self) -> float | None:

@@ -75,6 +75,10 @@ class EndpointSettings:
     #: A finished sentence said as if more were coming ("...the first reason." with a
     #: level, thinking tone): the wait of an unknown ending at least.
     doubtful_silence_s: float = 1.6
+    #: Words that dangle and speech that sounds unfinished: a thinking pause, held
+    #: (the session says "take your time" at `THINKING_NUDGE_S`); past this the answer
+    #: so far is taken as the answer.
+    thinking_silence_s: float = 20.0
     #: Right after the question, the candidate is often still framing the answer.
     opening_silence_s: float = 4.5
     #: An answer counts as "just started" until it has this many words.
@@ -88,16 +92,22 @@ def required_silence(text: str, settings: EndpointSettings,
                      complete: float | None = None) -> float:
     """Seconds of silence after speech that end the turn, given the words so far and
     `complete`, the turn-end model's probability that the speech sounded finished
-    (None: no model, or not in yet)."""
+    (None: no model, or not in yet). Measured on bench/turns.py."""
     words = len(_WORD.findall(text.lower()))
     ending = classify_ending(text)
     if words < settings.opening_words and ending is not Ending.FINISHED:
         return settings.opening_silence_s
-    if ending is Ending.UNFINISHED:
+    sounds_unfinished = complete is not None and complete < settings.sure_p
+    sounds_doubtful = complete is not None and complete < settings.doubt_p
+    if ending is Ending.UNFINISHED or (ending is Ending.UNKNOWN and sounds_doubtful):
+        # Dangling words ("...I would look at"): a thinking pause, held for good when it
+        # also sounds unfinished; words alone (or a final-sounding "at") wait less.
+        if sounds_unfinished:
+            return max(settings.thinking_silence_s, settings.unfinished_silence_s)
         return settings.unfinished_silence_s
-    brief = words < settings.brief_words
-    if complete is not None and complete < settings.doubt_p:
+    if sounds_doubtful:  # a finished sentence said as if more were coming
         return max(settings.doubtful_silence_s, settings.unknown_silence_s)
+    brief = words < settings.brief_words
     if ending is Ending.FINISHED:
         if complete is not None and complete >= settings.sure_p and not brief:
             return min(settings.sure_silence_s, settings.finished_silence_s)

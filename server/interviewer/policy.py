@@ -175,6 +175,11 @@ class Interviewer:
                     return follow_up
         return None
 
+    def on_thinking_pause(self) -> Reply:
+        """The candidate stopped in the middle of an answer for a long while: a gentle
+        word, never a cut (the answer goes on when they do)."""
+        return Reply([Move("ack", self.words.pick(replies.THINKING_NUDGES))])
+
     def on_silence(self) -> Reply:
         """The candidate has said nothing for a long while after a question."""
         state = self.current

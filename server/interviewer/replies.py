@@ -31,6 +31,8 @@ ACK_COVERED = (
 )
 ACK_NOTHING = ("Okay.", "Alright.", "I see.", "Okay, thanks.")
 #: Said before "Question N." when moving on; none of them says "next question" twice.
+#: Said when the candidate has stopped mid-answer for a long while: the turn stays theirs.
+THINKING_NUDGES = ("Take your time.", "No rush, take your time.", "Take your time, I'm listening.")
 TRANSITIONS = ("Let's move on.", "Moving on.", "Let's go on.", "On to the next one.")
 DRILL_NEXT = ("Next one.", "Here's another.", "Let's try this one.")
 _STATEMENT_VERBS = ("explained", "made the point", "pointed out", "noted")

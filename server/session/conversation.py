@@ -61,6 +61,9 @@ SendBytes = Callable[[bytes], Awaitable[None]]
 Close = Callable[[int], Awaitable[None]]
 
 SILENCE_HINT_S = 15.0
+#: Silence inside an answer after which the candidate hears "take your time" (the turn
+#: stays theirs: a thinking pause is held, server/audio/endpoint.py).
+THINKING_NUDGE_S = 8.0
 
 
 @dataclass
@@ -192,6 +195,8 @@ class Conversation:
         self._dispatch(self.listener.feed(pcm16_to_float(data), speaking=self.speaking))
         if self.listener.turn is None:
             self._check_long_silence()
+        else:
+            self._check_thinking_pause(self.listener.turn)
 
     # ------------------------------------------------------------------ listening
 
@@ -307,6 +312,17 @@ class Conversation:
                                      words=words))
         await self._respond(turn.turn_id, result.text, turn, words, spoken=True, audio=audio)
         await asyncio.to_thread(memory.trim)  # the turn's buffers, back to the system
+
+    def _check_thinking_pause(self, turn: Turn) -> None:
+        """A long silence inside an answer gets a gentle word, once per pause."""
+        since = turn.silence_since
+        if since is None or turn.nudged_at == since or self.speaking \
+                or self._reply_lock.locked() or self.planner.policy is None:
+            return
+        if self.listener.t_in - since >= THINKING_NUDGE_S:
+            turn.nudged_at = since
+            self.tasks.spawn(self._perform_locked(lambda policy: policy.on_thinking_pause()),
+                             "nudge")
 
     def _check_long_silence(self) -> None:
         since = self._awaiting_since
