@@ -7,6 +7,7 @@
 
 import { buildWsUrl, VivaConnection } from './ws.js';
 import { MicCapture, MicError, Player, CAPTURE_RATE } from './audio.js';
+import { TalkHold, isTalkMode, isTextEntry, readTalkMode, releaseSilence, storeTalkMode } from './talk.js';
 import {
   AgentKind, Command, Difficulty, ErrorCode, MAX_TEXT_CHARS, MESSAGES, Mode, PROTOCOL_VERSION, ServerType, VadState,
 } from './protocol.js';
@@ -28,6 +29,7 @@ import {
  * @typedef {import('./ws.js').ServerMessage} ServerMessage
  * @typedef {import('./ws.js').CloseInfo} CloseInfo
  * @typedef {import('./audio.js').UtteranceResult} UtteranceResult
+ * @typedef {import('./talk.js').TalkMode} TalkMode
  */
 
 /**
@@ -41,6 +43,9 @@ import {
  * @property {number} utterancesInterrupted  utterances cut short (barge-in or interrupt)
  * @property {number} audioFramesSent        microphone frames sent
  * @property {number} audioFramesDropped     microphone frames dropped while the socket was backed up
+ * @property {number} micSeconds             seconds of microphone audio captured, sent or not
+ * @property {TalkMode} talkMode             'handsfree' or 'ptt' (push to talk)
+ * @property {boolean} talking               push to talk: the talk control is held
  * @property {'off' | 'requesting' | 'on' | 'denied' | 'unavailable'} mic
  * @property {'speech' | 'silence'} vad      the server's last vad state (a VadState value)
  * @property {string | null} sessionId
@@ -54,6 +59,7 @@ import {
  * @property {(name: string) => boolean} sendCommand
  * @property {() => boolean} endTurn
  * @property {() => boolean} interrupt
+ * @property {(mode: TalkMode) => void} setTalkMode
  */
 
 /**
@@ -110,6 +116,10 @@ const ui = {
   textInput: /** @type {HTMLTextAreaElement} */ (byId('text-input')),
   sendBtn: /** @type {HTMLButtonElement} */ (byId('send-btn')),
   doneBtn: /** @type {HTMLButtonElement} */ (byId('done-btn')),
+  talkRadios: /** @type {HTMLInputElement[]} */ ([...document.querySelectorAll('input[name="talk"]')]),
+  talkHint: byId('talk-hint'),
+  talkBtn: /** @type {HTMLButtonElement} */ (byId('talk-btn')),
+  talkHelp: /** @type {HTMLElement[]} */ ([...document.querySelectorAll('#kbd-help [data-talk]')]),
   commandBtns: /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll('button[data-command]')]),
   scorecard: byId('scorecard'),
   summary: byId('summary'),
@@ -122,6 +132,15 @@ const ui = {
 
 const params = new URLSearchParams(window.location.search);
 
+/** @returns {Storage | null} localStorage, or null where the browser refuses it */
+function localStore() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
 /** @type {VivaDebug} */
 const viva = {
   state: 'idle',
@@ -132,6 +151,9 @@ const viva = {
   utterancesInterrupted: 0,
   audioFramesSent: 0,
   audioFramesDropped: 0,
+  micSeconds: 0,
+  talkMode: readTalkMode(localStore()),
+  talking: false,
   mic: 'off',
   vad: VadState.SILENCE,
   sessionId: null,
@@ -145,6 +167,7 @@ const viva = {
   sendCommand: (name) => sendCommand(name),
   endTurn: () => endTurn(),
   interrupt: () => interrupt(),
+  setTalkMode: (mode) => setTalkMode(mode),
 };
 /** @type {any} */ (window).viva = viva;
 
@@ -158,6 +181,8 @@ let lastSession = null;
 /** @type {MicCapture | null} */ let mic = null;
 /** Latest microphone RMS, drawn by the meter loop. */
 let micLevel = 0;
+/** Push to talk: which of Space / the talk button hold the turn open. */
+const talkHold = new TalkHold();
 /** question id -> prompt text, from /api/questions and from `agent` questions */
 const prompts = /** @type {Map<string, string>} */ (new Map());
 /** A typed answer shown at once; a later `transcript` final with the same text adopts it instead of duplicating it. */
@@ -203,7 +228,12 @@ function renderStatus() {
   if (state === 'listening') {
     // The vad state is shown beside the meter, not here: this line is a live
     // region, and announcing every pause in the candidate's speech would be noise.
-    if (viva.mic === 'on') text = 'Listening: answer out loud, or type.';
+    // Push to talk: the held state shows on the talk button itself, not here, for the
+    // same reason (every press announced would be noise).
+    if (viva.mic === 'on') {
+      text = viva.talkMode === 'ptt' ? 'Your turn: hold Space or the talk button to answer, or type.'
+        : 'Listening: answer out loud, or type.';
+    }
     else if (viva.mic === 'requesting') text = 'Your turn. Waiting for microphone permission…';
     else text = 'Your turn: type your answer below.';
   }
@@ -226,6 +256,7 @@ function updateControls() {
   ui.textInput.disabled = !live;
   ui.sendBtn.disabled = !live || ui.textInput.value.trim() === '';
   ui.doneBtn.disabled = !live;
+  renderTalk();
   for (const b of ui.commandBtns) b.disabled = !live;
   ui.interruptBtn.disabled = !(live && viva.state === 'speaking');
   const mode = currentMode();
@@ -240,11 +271,34 @@ function renderVad() {
   ui.vad.dataset.vad = viva.vad;
   ui.vad.dataset.mic = viva.mic;
   const label = viva.mic === 'on'
-    ? (viva.vad === VadState.SPEECH ? 'voice detected' : 'mic on · silence')
+    ? (viva.talkMode === 'ptt' && !viva.talking ? 'mic ready · hold to talk'
+      : viva.vad === VadState.SPEECH ? 'voice detected' : 'mic on · silence')
     : viva.mic === 'requesting' ? 'mic: asking…'
       : viva.mic === 'denied' ? 'mic blocked: typing'
         : viva.mic === 'unavailable' ? 'no mic: typing' : 'mic off';
   if (ui.vadLabel.textContent !== label) ui.vadLabel.textContent = label;
+  renderTalk();
+}
+
+const TALK_HINT = /** @type {Record<TalkMode, string>} */ ({
+  handsfree: 'The microphone stays open; a pause ends your answer.',
+  ptt: 'Hold Space or the talk button while you answer; letting go sends it.',
+});
+
+/** The talk button, the mode's hint and help, and the hands-free "Done answering". */
+function renderTalk() {
+  const ptt = viva.talkMode === 'ptt';
+  ui.talkBtn.hidden = !ptt;
+  ui.doneBtn.hidden = ptt; // the release is "done" in push to talk
+  ui.talkBtn.disabled = !(ptt && isLive() && viva.mic === 'on');
+  ui.talkBtn.setAttribute('aria-pressed', viva.talking ? 'true' : 'false');
+  ui.talkBtn.classList.toggle('held', viva.talking);
+  const label = viva.talking ? 'Listening… release to send' : 'Hold to talk';
+  if (ui.talkBtn.textContent !== label) ui.talkBtn.textContent = label;
+  for (const radio of ui.talkRadios) radio.checked = radio.value === viva.talkMode;
+  if (ui.talkHint.textContent !== TALK_HINT[viva.talkMode]) ui.talkHint.textContent = TALK_HINT[viva.talkMode];
+  for (const node of ui.talkHelp) node.hidden = node.dataset.talk !== viva.talkMode;
+  document.body.dataset.talk = viva.talkMode;
 }
 
 /** Level meter: drawn once per animation frame rather than once per audio frame. */
@@ -500,6 +554,7 @@ async function startMic() {
   const capture = new MicCapture(audioCtx, {
     onFrame: onMicFrame,
     onEnded: () => {
+      letGo(); // what was said up to the unplugging is still an answer
       stopMic();
       viva.mic = 'unavailable';
       renderVad();
@@ -513,6 +568,7 @@ async function startMic() {
     if (mic !== capture) return; // session ended meanwhile
     viva.mic = 'on';
     dismissBanner('mic_unavailable');
+    updateControls(); // the talk button needs the microphone
   } catch (err) {
     if (mic === capture) mic = null;
     const e = err instanceof MicError ? err : new MicError('error', String(err));
@@ -537,6 +593,8 @@ function micActions() {
 }
 
 function stopMic() {
+  // The session is ending or the mic is gone: whatever is held sends nothing more.
+  if (talkHold.releaseAll()) viva.talking = false;
   if (mic) mic.stop();
   mic = null;
   micLevel = 0;
@@ -550,9 +608,12 @@ function stopMic() {
  */
 function onMicFrame(pcm, rms) {
   micLevel = rms;
+  viva.micSeconds += pcm.byteLength / 2 / CAPTURE_RATE;
   if (!session || !isLive()) return;
-  // Audio goes out continuously, silence and interviewer speech included:
-  // the server's VAD, endpointer and barge-in detector all need the stream.
+  // Hands-free, audio goes out continuously, silence and interviewer speech included:
+  // the server's VAD, endpointer and barge-in detector all need the stream. Push to
+  // talk, nothing goes out between presses (the meter still moves, as a mic check).
+  if (viva.talkMode === 'ptt' && !talkHold.held) return;
   if (session.conn.sendAudio(pcm)) viva.audioFramesSent++;
   viva.audioFramesDropped = session.conn.droppedAudioFrames;
 }
@@ -1001,6 +1062,76 @@ function interrupt() {
 }
 
 // ---------------------------------------------------------------------------
+// Push to talk
+
+/**
+ * Choose hands-free or push to talk; remembered for the next visit. Works during a
+ * session too: the stream stops or starts with the next microphone frame.
+ * @param {TalkMode} mode
+ */
+function setTalkMode(mode) {
+  if (!isTalkMode(mode)) return;
+  storeTalkMode(localStore(), mode);
+  if (mode === viva.talkMode) { renderTalk(); return; }
+  const wasHandsFree = viva.talkMode === 'handsfree';
+  if (talkHold.releaseAll()) viva.talking = false; // hands-free from here: the endpointer decides
+  viva.talkMode = mode;
+  // From a streaming microphone to silence between presses: close the VAD's segment
+  // as a release would (see RELEASE_SILENCE_S), but leave the turn to the candidate.
+  if (wasHandsFree && session && isLive()) sendReleaseSilence();
+  updateControls();
+  renderVad();
+}
+
+/**
+ * Space, Enter on the talk button, or a pointer on it went down.
+ * @param {string} source which hand: 'key:Space', 'pointer:3', ...
+ * @returns {boolean} whether push to talk took the press
+ */
+function pressTalk(source) {
+  if (viva.talkMode !== 'ptt' || !session || !isLive() || viva.mic !== 'on') return false;
+  if (!talkHold.press(source)) return true; // already held by another hand
+  viva.talking = true;
+  // Pressing while the interviewer speaks is barge-in: the candidate's words win.
+  interrupt();
+  renderVad();
+  return true;
+}
+
+/**
+ * @param {string} source
+ * @returns {boolean} whether this ended the hold (the turn was sent)
+ */
+function releaseTalk(source) {
+  if (!talkHold.release(source)) return false;
+  viva.talking = false;
+  endHeldTurn();
+  return true;
+}
+
+/** Let go of every hand at once (focus lost, microphone gone): the turn is sent. */
+function letGo() {
+  if (!talkHold.releaseAll()) return;
+  viva.talking = false;
+  endHeldTurn();
+}
+
+/** The turn ends on the release, not on the endpointer's silence. */
+function endHeldTurn() {
+  if (session && isLive()) {
+    sendReleaseSilence();
+    endTurn();
+  }
+  renderVad();
+}
+
+/** RELEASE_SILENCE_S of zeros, so the server's VAD closes the segment (talk.js says why). */
+function sendReleaseSilence() {
+  if (!session) return;
+  session.conn.sendAudio(releaseSilence(session.options.sample_rate ?? CAPTURE_RATE));
+}
+
+// ---------------------------------------------------------------------------
 // Events
 
 /** @param {EventTarget | null} t */
@@ -1018,6 +1149,23 @@ function bindEvents() {
   ui.stopBtn.addEventListener('click', () => stopSession());
   ui.interruptBtn.addEventListener('click', () => interrupt());
   ui.doneBtn.addEventListener('click', () => endTurn());
+  for (const radio of ui.talkRadios) {
+    radio.addEventListener('change', () => { if (radio.checked && isTalkMode(radio.value)) setTalkMode(radio.value); });
+  }
+  ui.talkBtn.addEventListener('pointerdown', (e) => {
+    if (e.button !== 0) return; // the primary button, a finger or a pen tip
+    // No focus move, text selection or emulated mouse events: focus stays where Space works.
+    e.preventDefault();
+    try { ui.talkBtn.setPointerCapture(e.pointerId); } catch { /* pointer already gone */ }
+    pressTalk(`pointer:${e.pointerId}`);
+  });
+  for (const type of /** @type {const} */ (['pointerup', 'pointercancel', 'lostpointercapture'])) {
+    ui.talkBtn.addEventListener(type, (e) => { releaseTalk(`pointer:${e.pointerId}`); });
+  }
+  // A long press on a touch screen would open the context menu and cancel the pointer.
+  ui.talkBtn.addEventListener('contextmenu', (e) => e.preventDefault());
+  window.addEventListener('blur', () => letGo()); // the keyup would go to another window
+  document.addEventListener('visibilitychange', () => { if (document.hidden) letGo(); });
   for (const b of ui.commandBtns) {
     b.addEventListener('click', () => sendCommand(/** @type {string} */ (b.dataset.command)));
   }
@@ -1036,13 +1184,25 @@ function bindEvents() {
     }
   });
   document.addEventListener('keydown', (e) => {
-    if (e.repeat || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
     const space = e.key === ' ' || e.code === 'Space';
+    // Push to talk: Space anywhere but a text field (on a focused button too, which
+    // would otherwise press that button), and Enter on the talk button itself.
+    const talkKey = (space && !isTextEntry(e.target)) || (e.key === 'Enter' && e.target === ui.talkBtn);
+    if (viva.talkMode === 'ptt' && talkKey && isLive()) {
+      e.preventDefault(); // no page scroll, no button click; auto-repeat is the same hold
+      if (!e.repeat) pressTalk(`key:${e.code || e.key}`);
+      return;
+    }
+    if (e.repeat) return;
     // Space interrupts only when no control has focus, so it never steals a
     // button press or a typed space; Esc works everywhere.
     if ((space && !isInteractive(e.target)) || e.key === 'Escape') {
       if (viva.state === 'speaking' && interrupt()) e.preventDefault();
     }
+  });
+  document.addEventListener('keyup', (e) => {
+    if (releaseTalk(`key:${e.code || e.key}`)) e.preventDefault();
   });
   window.addEventListener('pagehide', () => {
     if (session) session.conn.close(1001, 'page closed');
