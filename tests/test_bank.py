@@ -426,7 +426,7 @@ def test_every_question_is_well_formed(bank) -> None:
         key_point_ids = {kp.id for kp in q.key_points}
         if not 3 <= len(q.key_points) <= 8:
             problems.append(f"{q.id}: {len(q.key_points)} key points")
-        if not 2 <= len(q.follow_ups) <= 4:
+        if not 2 <= len(q.follow_ups) <= 12:
             problems.append(f"{q.id}: {len(q.follow_ups)} follow-ups")
         for f in q.follow_ups:
             if f.key_point is not None and f.key_point not in key_point_ids:

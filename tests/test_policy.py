@@ -181,15 +181,16 @@ def test_follow_up_probes_the_most_important_missed_point(bank: QuestionBank) ->
     (question,) = pick(bank, "bias-variance")
     h = Harness([question])
     h.start()
-    # Both definitions but not the decomposition (weight 3, the only weight-3 point with a
-    # follow-up) nor the data lever (weight 2, also has one).
+    # Both definitions but not the decomposition (the only weight-3 point left) nor the
+    # three weight-2 levers.
     reply = h.answer(["bias-definition", "variance-definition"])
     (move,) = reply.moves
     assert move.kind == "followup" and move.target == "error-decomposition"
     assert move.text.endswith(question.follow_ups_for("error-decomposition")[0].text)
-    # Answering that follow-up covers the point; the next probe is the next gap in weight order.
+    # Answering that follow-up covers the point; the next probe is the next gap in weight
+    # order, ties in bank order.
     reply = h.answer(["error-decomposition"])
-    assert reply.moves[0].target == "data-lever"
+    assert reply.moves[0].target == "complexity-lever"
 
 
 def test_strong_answer_gets_a_deeper_probe(bank: QuestionBank) -> None:
@@ -232,11 +233,13 @@ def test_strong_answer_is_not_grilled_on_nice_to_haves(bank: QuestionBank) -> No
 
 
 def test_weak_answer_without_probes_for_its_gaps_moves_on(bank: QuestionBank) -> None:
-    questions = pick(bank, "bias-variance", "precision-recall")
+    questions = pick(bank, "regularization", "precision-recall")
     h = Harness(questions)
     h.start()
-    # Everything with a follow-up is covered; the remaining gaps have none, and it is not strong.
-    reply = h.answer(["error-decomposition", "data-lever"], content=40.0)
+    # Everything with a follow-up is covered; the remaining gap (the weight-1 strength
+    # tuning) has none, and it is not strong.
+    reply = h.answer([kp.id for kp in questions[0].key_points if kp.id != "strength-tuning"],
+                     content=40.0)
     assert kinds(reply) == ["question"]
     assert reply.moves[0].question_id == "precision-recall"
     assert "Question 2." in reply.moves[0].text
@@ -480,7 +483,7 @@ def test_repeat_says_the_question_or_follow_up_again(bank: QuestionBank) -> None
     (move,) = reply.moves
     assert move.kind == "followup" and move.target == follow_up.target
     assert follow_up.text.endswith(move.text)  # the follow-up, without the acknowledgement
-    assert move.text == question.follow_ups_for("error-decomposition")[0].text
+    assert move.text == question.follow_ups_for("variance-definition")[0].text
 
 
 def test_rephrase_says_the_question_another_way(bank: QuestionBank) -> None:
@@ -512,11 +515,11 @@ def test_hint_then_another_angle_then_no_more(bank: QuestionBank) -> None:
     h.start()
     first = h.command("hint").moves[0]
     assert first.kind == "hint" and question.hint in first.text
-    second = h.command("hint").moves[0]
-    # The guiding question of the weightiest point that has one, not its answer.
-    assert second.text.endswith(question.follow_ups_for("error-decomposition")[0].text)
-    third = h.command("hint").moves[0]
-    assert third.text.endswith(question.follow_ups_for("data-lever")[0].text)
+    # Then the guiding question of each point, weightiest first (ties in bank order), not
+    # its answer.
+    for kp in sorted(question.key_points, key=lambda kp: -kp.weight):
+        angle = h.command("hint").moves[0]
+        assert angle.text.endswith(question.follow_ups_for(kp.id)[0].text)
     assert "best try" in h.command("hint").moves[0].text
     # A follow-up already heard as a hint is not asked again as a probe.
     reply = h.answer(["bias-definition"], content=30.0)

@@ -7,7 +7,7 @@ import {
   DEFAULT_TALK_MODE, RELEASE_SILENCE_S, TALK_MODE_KEY, TalkHold, isTalkMode, isTextEntry,
   readTalkMode, releaseSilence, storeTalkMode,
 } from '../talk.js';
-import { MAX_FRAME_BYTES } from '../ws.js';
+import { MAX_FRAME_BYTES } from '../protocol.js';
 
 /** A Map-backed stand-in for localStorage (pure logic: no browser here). */
 function memoryStorage() {
