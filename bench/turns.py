@@ -351,7 +351,7 @@ async def play(case: Case, engines: Any, settings: Settings, endpoint: EndpointS
 
     finals = [t for t, m in sent if isinstance(m, p.Transcript) and m.final]
     for t, m in sent:
-        if isinstance(m, p.Transcript) and m.final or isinstance(m, p.TurnResumed):
+        if (isinstance(m, p.Transcript) and m.final) or isinstance(m, p.TurnResumed):
             log.info("%.2f s: %s", t - t0, m.model_dump_json(exclude={"words"}))
     replies = [t for t, m in sent if isinstance(m, p.Agent) and m.kind != "question"
                and m.kind != "greeting"]

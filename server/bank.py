@@ -78,8 +78,10 @@ class GradedExample(_Strict):
     covered: bool
 
 
-#: The longest authored wording of a key point: it is said inside a sentence.
+#: The longest authored wording of a key point: it is said inside a sentence; `covered`
+#: fits "Right, you ..." in an acknowledgement of a dozen words.
 MAX_WORDING_WORDS = 12
+MAX_COVERED_WORDS = 10
 
 
 class KeyPoint(_Strict):
@@ -94,17 +96,19 @@ class KeyPoint(_Strict):
     examples: tuple[GradedExample, ...] = ()
     #: How the interviewer says the point was made: completes "You ..." in the past tense
     #: ("split total error into bias squared, variance and noise").
-    covered: str | None = None
+    #: (Required of a bank question's points; a rubric built elsewhere, such as a public
+    #: grading set's reference sentences in bench/asag.py, has none.)
+    covered: str = ""
     #: How it says the point was missed: completes "Next time, ..." as an imperative
-    #: ("split total error into bias squared, variance and noise").
-    missed: str | None = None
+    #: ("say that total error is bias squared plus variance plus noise").
+    missed: str = ""
 
     @field_validator("covered", "missed")
     @classmethod
-    def _spoken_phrase(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+    def _spoken_phrase(cls, value: str) -> str:
         value = value.strip()
+        if not value:
+            return value
         words = value.split()
         if not 2 <= len(words) <= MAX_WORDING_WORDS:
             raise ValueError(f"{value!r}: say it in 2 to {MAX_WORDING_WORDS} words")
@@ -112,6 +116,14 @@ class KeyPoint(_Strict):
             raise ValueError(f"{value!r}: no closing punctuation (the sentence around it has it)")
         if words[0].lower() in ("you", "next", "i", "we"):
             raise ValueError(f"{value!r}: the phrase completes 'You ...' / 'Next time, ...'")
+        return value
+
+    @field_validator("covered")
+    @classmethod
+    def _short_enough_to_acknowledge(cls, value: str) -> str:
+        if len(value.split()) > MAX_COVERED_WORDS:
+            raise ValueError(f"{value!r}: 'covered' is said after 'Right, you': at most "
+                             f"{MAX_COVERED_WORDS} words")
         return value
 
     @field_validator("terms")
@@ -170,6 +182,17 @@ class Question(_Strict):
                     f"follow-up {follow_up.text[:40]!r} names unknown key point "
                     f"{follow_up.key_point!r}"
                 )
+        unworded = [kp.id for kp in self.key_points if not kp.covered or not kp.missed]
+        if unworded:
+            raise ValueError(f"key point {unworded[0]!r} needs 'covered' and 'missed' (what the "
+                             "interviewer says of it)")
+        probed = {f.key_point for f in self.follow_ups}
+        unprobed = [kp.id for kp in self.key_points if kp.weight >= 2 and kp.id not in probed]
+        if unprobed:
+            # After a partial answer the interviewer probes the weightiest missed point:
+            # every point that matters needs a question that leads to it.
+            raise ValueError(f"key point {unprobed[0]!r} (weight 2 or 3) has no follow-up "
+                             "probing it")
         return self
 
     def key_point(self, key_point_id: str) -> KeyPoint:

@@ -31,12 +31,20 @@ def question(qid: str = "sample-question", difficulty: str = "easy") -> str:
     key_points:
       - id: point-one
         text: The first point to make.
+        covered: made the first point
+        missed: make the first point
         terms: [first point, one]
       - id: point-two
         text: The second point to make.
+        weight: 1
+        covered: made the second point
+        missed: make the second point
         terms: [second point, two]
       - id: point-three
         text: The third point to make.
+        weight: 1
+        covered: made the third point
+        missed: make the third point
         terms: [third point, three]
     follow_ups:
       - text: What about the first point?
@@ -118,6 +126,8 @@ BROKEN_QUESTIONS = {
             "    follow_ups:\n",
             "".join(
                 f"      - id: extra-{n}\n        text: Extra point number {n}.\n"
+                f"        weight: 1\n        covered: made extra point {n}\n"
+                f"        missed: make extra point {n}\n"
                 f"        terms: [extra {n}]\n" for n in range(6)
             ) + "    follow_ups:\n",
         ),

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from server.bank import FollowUp, KeyPoint, Question
-from server.interviewer.phrasing import Phrase, phrase
-
-#: Longest key point phrase in feedback and the closing summary.
-SUMMARY_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -22,6 +18,9 @@ class AnswerResult:
     covered: frozenset[str]  # key point ids covered so far for this question (accumulated)
     content: float  # 0-100, best so far for this question
     category: str | None = None
+    #: For points this answer covered, the candidate's words that made them (the
+    #: scorer's evidence): what an acknowledgement may say back.
+    said: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -129,7 +128,7 @@ class QuestionPlan:
         if self.asked and self.asked[-1].best is None:
             self.queue.insert(0, self.asked.pop().question)
 
-    def highlights(self) -> tuple[list[Phrase], list[Phrase]]:
+    def highlights(self) -> tuple[list[KeyPoint], list[KeyPoint]]:
         """Two covered and two missed key points, the weightiest first, from different
         questions where possible."""
         covered: list[tuple[int, int, KeyPoint]] = []
@@ -143,17 +142,16 @@ class QuestionPlan:
         return _two(covered), _two(missed)
 
 
-def _two(points: list[tuple[int, int, KeyPoint]]) -> list[Phrase]:
+def _two(points: list[tuple[int, int, KeyPoint]]) -> list[KeyPoint]:
     ranked = sorted(points, key=lambda item: (-item[0], item[1]))
-    chosen: list[Phrase] = []
+    chosen: list[KeyPoint] = []
     used_questions: set[int] = set()
     for spread in (True, False):  # first one per question, then any
         for _, position, kp in ranked:
             if len(chosen) == 2:
                 return chosen
-            p = phrase(kp.text, SUMMARY_WORDS)
-            if (spread and position in used_questions) or p in chosen:
+            if (spread and position in used_questions) or kp in chosen:
                 continue
-            chosen.append(p)
+            chosen.append(kp)
             used_questions.add(position)
     return chosen

@@ -20,11 +20,11 @@ from server.bank import FollowUp, KeyPoint, Question
 from server.interviewer import replies
 from server.interviewer.commands import Intent
 from server.interviewer.moves import Move, MoveKind, Reply
-from server.interviewer.plan import SUMMARY_WORDS, AnswerResult, QuestionPlan, QuestionState
-from server.interviewer.replies import ACK_WORDS, opening_phrases, question_parts
+from server.interviewer.plan import AnswerResult, QuestionPlan, QuestionState
+from server.interviewer.replies import opening_phrases, question_parts
 
 __all__ = [
-    "ACK_WORDS", "STRONG_CONTENT", "SUMMARY_WORDS", "AnswerResult", "Interviewer", "Mode",
+    "STRONG_CONTENT", "AnswerResult", "Interviewer", "Mode",
     "Move", "MoveKind", "Reply", "opening_phrases", "question_parts",
 ]
 
@@ -84,7 +84,8 @@ class Interviewer:
         """Two strengths and two things to work on, from covered and missed key points,
         as short phrases for the summary on screen ("Used a concrete everyday analogy")."""
         strengths, improvements = self.plan.highlights()
-        return [p.strength for p in strengths], [p.improvement for p in improvements]
+        return ([replies.sentence(kp.covered) for kp in strengths],
+                [replies.sentence(kp.missed) for kp in improvements])
 
     # ------------------------------------------------------------------ moving on
 
@@ -140,7 +141,7 @@ class Interviewer:
         question = state.question
         missed = [kp for kp in question.key_points if kp.id not in state.covered]
         added = [kp for kp in question.key_points if kp.id in result.covered - before]
-        ack = replies.acknowledgement(self.words, added)
+        ack = replies.acknowledgement(self.words, added, result.said)
         if self.mode == "drill":
             feedback = replies.drill_feedback(ack, missed, question.id, state.index)
             follow = self._ask_next(transition=True)

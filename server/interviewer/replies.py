@@ -6,30 +6,30 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from server.bank import KeyPoint, Question
 from server.interviewer.moves import Move
-from server.interviewer.phrasing import Phrase, phrase
-from server.interviewer.plan import SUMMARY_WORDS
 from server.interviewer.speakable import first_clause
 
-#: Longest key point phrase in an acknowledgement.
-ACK_WORDS = 16
-
-# Acknowledgements name what was covered; `{did}` is "you used an analogy", "you explained
-# that ...". None of them is praise on its own. Each opens with a short word of its own
-# ("Right,"): a human interviewer's backchannel, and the part of the reply that can be
-# spoken at once (its audio is cached) while the rest is synthesized.
-ACK_COVERED = (
-    "Right, {did}.",
-    "Good, {did}.",
-    "Okay, {did}.",
-    "I see, {did}.",
-    "Good, {did}; that's one of the key points.",
-    "Alright, I noted that {did}.",
-)
-ACK_NOTHING = ("Okay.", "Alright.", "I see.", "Okay, thanks.")
+#: The longest acknowledgement, in words: a backchannel, not a lecture.
+ACK_MAX_WORDS = 12
+#: The candidate's own words are said back when their statement of the point is this short.
+ECHO_MAX_WORDS = 8
+#: Openers of an acknowledgement, none used twice in a session while another is left
+#: (a human interviewer varies them). Each is cached audio: the reply starts sounding at
+#: once while the rest is synthesized. None is praise on its own.
+ACK_OPENERS = ("Right", "Okay", "I see", "Got it", "Sure", "Understood", "Alright",
+               "Fair enough", "Makes sense", "Noted", "Yes", "Mm-hm", "Good", "Clear",
+               "Okay, good", "Right, yes")
+#: Words a spoken statement starts with that say nothing ("so, um, L1 gives ...").
+_LEADING = {"so", "um", "uh", "er", "well", "basically", "and", "like", "yeah", "okay",
+            "ok", "right", "also", "then", "actually", "hmm", "mm"}
+#: The candidate's words said back to them: first person becomes second.
+_SWAP = {"i": "you", "i'm": "you're", "i'd": "you'd", "i've": "you've", "i'll": "you'll",
+         "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "we": "you",
+         "we're": "you're", "we'd": "you'd", "we've": "you've", "we'll": "you'll",
+         "our": "your", "us": "you"}
 #: Said before "Question N." when moving on; none of them says "next question" twice.
 #: Said when the candidate has stopped mid-answer for a long while: the turn stays theirs.
 THINKING_NUDGES = ("Take your time.", "No rush, take your time.", "Take your time, I'm listening.")
@@ -42,21 +42,31 @@ _LABEL_VERBS = ("covered", "addressed", "brought up")
 def opening_phrases() -> list[str]:
     """The openings replies start with, split off as the voice splits them
     (`first_clause`), for it to have them ready."""
-    said = "you explained that the model works"  # any `{did}` of several words
-    acks = [t.format(did=said, Did=said[:1].upper() + said[1:]) for t in ACK_COVERED]
-    phrases = (*acks, *ACK_NOTHING, *TRANSITIONS, *DRILL_NEXT)
+    acks = [f"{opener}, you explained that the model works." for opener in ACK_OPENERS]
+    phrases = (*acks, *TRANSITIONS, *DRILL_NEXT)
     return sorted({first_clause(phrase)[0] or phrase for phrase in phrases})
 
 
 class Picker:
     """Picks among wordings at random, never the one a family used last time."""
 
-    def __init__(self, rng: random.Random, last: dict[str, str] | None = None) -> None:
+    def __init__(self, rng: random.Random, last: dict[str, str] | None = None,
+                 openers: list[str] | None = None) -> None:
         self.rng = rng
         self.last = dict(last or {})
+        self.openers = list(openers or [])  # acknowledgement openers said, oldest first
 
     def clone(self, rng: random.Random) -> Picker:
-        return Picker(rng, self.last)
+        return Picker(rng, self.last, self.openers)
+
+    def opener(self) -> str:
+        """An acknowledgement opener not said yet this session (else the least recent)."""
+        fresh = [o for o in ACK_OPENERS if o not in self.openers]
+        choice = self.rng.choice(fresh) if fresh else self.openers[0]
+        if choice in self.openers:
+            self.openers.remove(choice)
+        self.openers.append(choice)
+        return choice
 
     def pick(self, options: Sequence[str], family: str | None = None) -> str:
         family = family or options[0]
@@ -66,19 +76,11 @@ class Picker:
         return choice
 
 
-def _did(p: Phrase, variant: int = 0) -> str:
-    """'you used an analogy' / 'you covered cold start' / 'you pointed out that ...'."""
-    if p.shape == "action":
-        return p.did
-    if p.shape == "label":
-        return p.did.replace("you covered", f"you {_LABEL_VERBS[variant % len(_LABEL_VERBS)]}", 1)
-    return p.did.replace("you explained", f"you {_STATEMENT_VERBS[variant % len(_STATEMENT_VERBS)]}", 1)
-
-
 def lower_first(text: str) -> str:
     """Lower the first letter unless the first word is an acronym or "I"."""
     word = text.split(" ", 1)[0]
-    return text if word == "I" or word[1:2].isupper() else text[:1].lower() + text[1:]
+    acronym = word[1:2].isupper() or any(ch.isdigit() for ch in word)  # "PCA", "L1"
+    return text if word == "I" or acronym else text[:1].lower() + text[1:]
 
 
 def sentence(text: str) -> str:
@@ -87,16 +89,38 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def acknowledgement(words: Picker, key_points: Sequence[KeyPoint]) -> str:
-    """One sentence that names the weightiest of `key_points` (those this answer added);
-    never bare praise."""
+def echo(said: str) -> str | None:
+    """The candidate's statement of a point as it can be said back to them, or None when
+    it is too long to: "I'd use L1 because it gives sparse weights" -> "you'd use L1
+    because it gives sparse weights"."""
+    words = said.replace(",", " ,").split()
+    while words and (words[0] == "," or words[0].lower() in _LEADING):
+        words.pop(0)
+    words = [_SWAP.get(w.lower(), w) if w.lower() in _SWAP else w for w in words]
+    text = " ".join(words).replace(" ,", ",").strip(" ,.;:!?")
+    count = len(text.split())
+    if not 3 <= count <= ECHO_MAX_WORDS:
+        return None
+    return lower_first(text)
+
+
+def acknowledgement(words: Picker, key_points: Sequence[KeyPoint],
+                    said: Mapping[str, str] | None = None) -> str:
+    """One short sentence naming the weightiest of `key_points` (those this answer
+    added): in the candidate's own words when they said it briefly, else the bank's
+    authored `covered` wording ("you explained ..."); nothing when nothing was added.
+    Never the key point's text, never bare praise, at most `ACK_MAX_WORDS` words."""
     if not key_points:
-        return words.pick(ACK_NOTHING, "ack-nothing")
+        return ""
     best = max(key_points, key=lambda kp: kp.weight)  # ties keep bank order
-    p = phrase(best.text, ACK_WORDS)
-    template = words.pick(ACK_COVERED, "ack")
-    did = _did(p, words.rng.randrange(len(_STATEMENT_VERBS)))
-    return sentence(template.format(did=did, Did=did[:1].upper() + did[1:]))
+    opener = words.opener()
+    own = echo((said or {}).get(best.id, ""))
+    for body in ((own,) if own else ()) + (f"you {best.covered}",):
+        text = sentence(f"{opener}, {body}")
+        if len(text.split()) <= ACK_MAX_WORDS:
+            return text
+    text = sentence(f"you {best.covered}")
+    return text if len(text.split()) <= ACK_MAX_WORDS else ""
 
 
 def greeting(drill: bool, count: int) -> str:
@@ -109,30 +133,27 @@ def greeting(drill: bool, count: int) -> str:
             "You can say 'repeat', 'skip', 'hint' or 'next' at any time.")
 
 
-def closing(strengths: Sequence[Phrase], improvements: Sequence[Phrase], ack: str = "",
+def closing(strengths: Sequence[KeyPoint], improvements: Sequence[KeyPoint], ack: str = "",
             lead: str = "") -> Move:
     """The session's last move: what went well, what to work on."""
     parts = ["That's the end of our session."]
     if strengths:
-        parts.append("What went well: " + ", and ".join(p.did for p in strengths) + ".")
+        parts.append("What went well: " + ", and ".join(f"you {kp.covered}" for kp in strengths)
+                     + ".")
     if improvements:
-        parts.append("To work on: " + ", and ".join(p.todo for p in improvements) + ".")
+        parts.append("To work on: " + ", and ".join(kp.missed for kp in improvements) + ".")
     parts.append("Your full review is ready on screen. Thanks for practising with me.")
     return Move("closing", " ".join(parts), ack=ack, lead=lead)
 
 
 def drill_feedback(ack: str, missed: Sequence[KeyPoint], question_id: str, index: int) -> Move:
-    """Drill: what the answer missed in one or two sentences, after the acknowledgement
-    unless that names nothing."""
+    """Drill: what the answer missed in one or two sentences, after the acknowledgement."""
     important = sorted(missed, key=lambda kp: -kp.weight)[:2]
-    gaps = [phrase(kp.text, SUMMARY_WORDS).missed for kp in important]
-    said = ", and ".join(gaps)
-    named = ack not in ACK_NOTHING
-    if not gaps:
+    if not important:
         core = "That covers every key point."
     else:
-        core = sentence("but " + said) if named else sentence(said)
-    return Move("feedback", core, question_id, index, ack=ack if named else "")
+        core = sentence("Next time, " + ", and ".join(kp.missed for kp in important))
+    return Move("feedback", core, question_id, index, ack=ack)
 
 
 _ASK_START = re.compile(

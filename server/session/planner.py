@@ -180,5 +180,8 @@ class ReplyPlanner:
 
 
 def _result(question: Question, content: ContentResult | None) -> AnswerResult:
-    return AnswerResult(content.covered_ids if content else frozenset(),
-                        content.content if content else 0.0, question.category)
+    if content is None:
+        return AnswerResult(frozenset(), 0.0, question.category)
+    said = {point.id: point.evidence for point in content.points
+            if point.covered and point.evidence}
+    return AnswerResult(content.covered_ids, content.content, question.category, said)
