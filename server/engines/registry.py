@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from server.audio.vad import SileroModel, SpeechProbabilityModel
 from server.config import Settings, SettingsError
 from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm, missing_message
+from server.engines.lane import CpuLane
 from server.engines.stt import SpeechToText, WhisperSTT
 from server.engines.tts import (
     PhraseCache,
@@ -32,11 +33,17 @@ class Engines:
     #: Hears whether the candidate sounds finished; None: the words alone decide.
     turn_end: TurnEndModel | None = None
     load_seconds: dict[str, float] = field(default_factory=dict)
-    #: Every session's speech synthesis runs here, a sentence at a time. One thread on a
-    #: small machine: a second one only shares the cores with Whisper, and doubles the
-    #: vocoder's transient memory (~100 MB for a long sentence).
-    tts_queue: SynthesisQueue = field(
-        default_factory=lambda: SynthesisQueue(workers=1 if (os.cpu_count() or 1) <= 4 else 2))
+    #: The one CPU lane for transcription and synthesis (`lane.py` orders the work).
+    #: One thread on a small machine: Whisper and Piper each use every core, and a
+    #: second thread only makes them share the cores (and doubles the vocoder's
+    #: transient memory, ~100 MB for a long sentence).
+    lane: CpuLane = field(
+        default_factory=lambda: CpuLane(workers=1 if (os.cpu_count() or 1) <= 4 else 2))
+    #: Every session's speech synthesis, a sentence at a time, on `lane`.
+    tts_queue: SynthesisQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tts_queue = SynthesisQueue(lane=self.lane)
 
     def describe(self) -> dict[str, object]:
         return {
