@@ -238,9 +238,19 @@ def test_the_speech_cache_keeps_to_its_size(engines, tmp_path) -> None:
     cache = SpokenCache(piper, tmp_path / "speech", max_bytes=limit, identity="x")
     for text in ("Next one.", "Moving on.", "Let's go on.", "Here's another."):
         list(cache.synthesize(text, variation=False))
-    assert 1 <= len(cache) <= 2
+    assert 1 <= cache.entries() <= 2
     assert cache.volume() <= limit
     assert cache.cached("Here's another.", variation=False) is not None  # the newest stays
+
+
+def test_files_of_the_old_one_file_a_sentence_cache_are_removed(engines, tmp_path) -> None:
+    folder = tmp_path / "speech"
+    folder.mkdir()
+    (folder / f"{'a' * 40}.pcm").write_bytes(b"\x01\x00" * 1000)
+    (folder / "tmp1234.part").write_bytes(b"\x01")
+    cache = SpokenCache(engines.tts.unkept, folder, 10 * 2**20, identity="joe")
+    assert not list(folder.glob("*.pcm")) and not list(folder.glob("*.part"))
+    assert cache.entries() == 0
 
 
 async def test_words_that_may_quote_the_candidate_are_not_kept_on_disk(engines, tmp_path) -> None:
@@ -261,7 +271,7 @@ async def test_words_that_may_quote_the_candidate_are_not_kept_on_disk(engines, 
     finally:
         queue.close()
     kept = SpokenCache(piper, tmp_path / "speech", 10 * 2**20, identity="joe")
-    assert len(kept) == 2  # "Nice," and the 2nd rest
+    assert kept.entries() == 2  # "Nice," and the 2nd rest
     assert voice.cached("that was the question about imbalanced data.") is not None
     assert voice.cached("you said the minority class is what you care about.") is None
 
@@ -287,7 +297,7 @@ async def test_the_bank_is_spoken_into_the_cache_only_while_nobody_is_in_a_sessi
     task = asyncio.ensure_future(prewarm(cache, sentences[:2], 1.0,
                                          busy=lambda: sessions["active"] > 0))
     await asyncio.sleep(0.5)
-    assert len(cache) == 0  # paused while a session runs
+    assert cache.entries() == 0  # paused while a session runs
     sessions["active"] = 0
     assert await asyncio.wait_for(task, 60) == 2
     assert all(cache.cached(s) is not None for s in sentences[:2])

@@ -203,7 +203,8 @@ class SpokenCache:
         key = f"{self._identity}|{round(length_scale, 3)}|{variation}|{text}"
         return hashlib.sha256(key.encode()).hexdigest()[:40]
 
-    def __len__(self) -> int:
+    def entries(self) -> int:
+        """Sentences kept. (Not `__len__`: an empty cache is still a voice, never falsy.)"""
         return len(self._store)
 
     def volume(self) -> int:
