@@ -1,5 +1,8 @@
 """Every use of faster-whisper (and its CTranslate2 model) in one place.
 
+Also the two parts other models borrow from it: the Silero VAD session (`audio/vad.py`)
+and the log-mel extractor (Smart Turn, `engines/turn_end.py`).
+
 `stt.py` decodes short windows itself (see its module doc), which needs faster-whisper's
 internals: the feature extractor, `model.model.encode` / `generate`, the prompt builder,
 the tokenizer, the suppressed tokens and the word-timestamp aligner. None of them is a
@@ -11,7 +14,7 @@ A different version stops the import with a message saying what to install.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ check_version(faster_whisper.__version__)
 import ctranslate2  # noqa: E402  (installed with faster-whisper, pinned by it)
 from faster_whisper import WhisperModel  # noqa: E402
 from faster_whisper.audio import decode_audio as _decode_audio  # noqa: E402
+from faster_whisper.feature_extractor import FeatureExtractor  # noqa: E402
 from faster_whisper.tokenizer import Tokenizer  # noqa: E402
 from faster_whisper.transcribe import get_suppressed_tokens  # noqa: E402
 from faster_whisper.vad import get_vad_model  # noqa: E402
@@ -167,3 +171,11 @@ def decode_audio(path: Path | str) -> np.ndarray:
 def silero_session() -> Any:
     """The Silero VAD ONNX session that ships inside faster-whisper."""
     return get_vad_model().session
+
+
+def log_mel_extractor(mels: int, sampling_rate: int, window_s: int) -> Callable[..., np.ndarray]:
+    """Whisper's log-mel extractor for another model's input (Smart Turn's 80 x 8 s):
+    called as `extract(audio, padding=0)`."""
+    extract: Callable[..., np.ndarray] = FeatureExtractor(
+        feature_size=mels, sampling_rate=sampling_rate, chunk_length=window_s)
+    return extract
