@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
         app.state.store = store
         loaded = engines if engines is not None else await asyncio.to_thread(load_engines,
                                                                              settings)
-        scheduler = TranscriptionScheduler(loaded.stt)
+        # On the engines' lane: transcription and synthesis share one ordered CPU lane.
+        scheduler = TranscriptionScheduler(loaded.stt, lane=loaded.lane)
         await scheduler.start()
         app.state.engines = loaded
         app.state.scheduler = scheduler

@@ -75,6 +75,38 @@ async def test_a_quiet_speakers_piece_goes_before_pieces_of_speakers_still_talki
         assert scheduler.stats["urgent"] == 1
 
 
+async def test_transcription_and_synthesis_share_one_lane_in_order_of_urgency() -> None:
+    from server.engines.lane import CpuLane
+    from server.engines.tts import SynthesisQueue
+
+    lane = CpuLane(workers=1)
+    stt = RecordingSTT()
+    stt.gate.set()
+    scheduler = TranscriptionScheduler(stt, lane=lane)
+    speech = SynthesisQueue(lane=lane)
+    await scheduler.start()
+    spoken = threading.Event()
+    busy = threading.Event()
+    try:
+        speech.submit(SynthesisQueue.LATER, busy.wait)  # holds the lane's one thread
+        await asyncio.sleep(0.05)
+        jobs = [scheduler.partial("s1", *_job("partial")), scheduler.verbatim(*_job("verbatim")),
+                scheduler.final(*_job("talking"), urgent=lambda: False)]
+        speech.submit(SynthesisQueue.LATER, lambda: stt.order.append("later sentence"))
+        speech.submit(SynthesisQueue.FIRST, lambda: stt.order.append("first sentence"))
+        jobs.append(scheduler.final(*_job("quiet"), urgent=lambda: True))
+        speech.submit(SynthesisQueue.LATER, spoken.set)
+        busy.set()
+        await asyncio.gather(*jobs)
+        assert await asyncio.to_thread(spoken.wait, 5)
+    finally:
+        await scheduler.close()
+        speech.close()
+        lane.close()
+    assert stt.order == ["quiet", "first sentence", "later sentence", "talking", "verbatim",
+                         "partial"]
+
+
 async def test_a_newer_partial_replaces_one_that_has_not_started() -> None:
     async with _busy_scheduler() as (stt, scheduler, blocker):
         old = scheduler.partial("s1", *_job("old"))
@@ -116,15 +148,16 @@ async def test_pieces_of_several_sessions_are_transcribed_in_one_batch(engines, 
                "second one is that averaging many models trained on different samples")
     scheduler = TranscriptionScheduler(engines.stt)
     await scheduler.start()
+    # Spoken beforehand: the lane's thread takes a job the moment it is queued.
+    audios = [speak(text) for text in texts]
     try:
         # The worker is busy with a first piece while the three others queue up.
         first = scheduler.final(speak("Regularization adds a penalty to the loss."),
                                 TranscribeOptions())
-        await asyncio.sleep(0)
         # Their speakers have all stopped: one batch for the three.
-        jobs = [scheduler.final(speak(text), TranscribeOptions(initial_prompt=context[i:]),
+        jobs = [scheduler.final(audio, TranscribeOptions(initial_prompt=context[i:]),
                                 urgent=lambda: True)
-                for i, text in enumerate(texts)]
+                for i, audio in enumerate(audios)]
         results = await asyncio.gather(first, *jobs)
     finally:
         await scheduler.close()
@@ -199,13 +232,25 @@ def test_the_speech_cache_keeps_to_its_size(engines, tmp_path) -> None:
     piper = engines.tts.voice.voice if isinstance(engines.tts.voice, SpokenCache) \
         else engines.tts.voice
     one = len(b"".join(c.pcm for c in piper.synthesize("Next one.", variation=False)))
-    cache = SpokenCache(piper, tmp_path / "speech", max_bytes=int(one * 2.5), identity="x")
+    # The limit counts the index too: room for it and two and a half sentences.
+    index = SpokenCache(piper, tmp_path / "empty", max_bytes=2**20, identity="x").volume()
+    limit = index + int(one * 2.5)
+    cache = SpokenCache(piper, tmp_path / "speech", max_bytes=limit, identity="x")
     for text in ("Next one.", "Moving on.", "Let's go on.", "Here's another."):
         list(cache.synthesize(text, variation=False))
-    kept = list((tmp_path / "speech").glob("*.pcm"))
-    assert 1 <= len(kept) <= 2
-    assert sum(f.stat().st_size for f in kept) <= one * 2.5
+    assert 1 <= cache.entries() <= 2
+    assert cache.volume() <= limit
     assert cache.cached("Here's another.", variation=False) is not None  # the newest stays
+
+
+def test_files_of_the_old_one_file_a_sentence_cache_are_removed(engines, tmp_path) -> None:
+    folder = tmp_path / "speech"
+    folder.mkdir()
+    (folder / f"{'a' * 40}.pcm").write_bytes(b"\x01\x00" * 1000)
+    (folder / "tmp1234.part").write_bytes(b"\x01")
+    cache = SpokenCache(engines.tts.unkept, folder, 10 * 2**20, identity="joe")
+    assert not list(folder.glob("*.pcm")) and not list(folder.glob("*.part"))
+    assert cache.entries() == 0
 
 
 async def test_words_that_may_quote_the_candidate_are_not_kept_on_disk(engines, tmp_path) -> None:
@@ -225,7 +270,8 @@ async def test_words_that_may_quote_the_candidate_are_not_kept_on_disk(engines, 
             assert sum(len(c) for c in chunks) > piper.sample_rate  # it was all spoken
     finally:
         queue.close()
-    assert len(list((tmp_path / "speech").glob("*.pcm"))) == 2  # "Nice," and the 2nd rest
+    kept = SpokenCache(piper, tmp_path / "speech", 10 * 2**20, identity="joe")
+    assert kept.entries() == 2  # "Nice," and the 2nd rest
     assert voice.cached("that was the question about imbalanced data.") is not None
     assert voice.cached("you said the minority class is what you care about.") is None
 
@@ -251,7 +297,7 @@ async def test_the_bank_is_spoken_into_the_cache_only_while_nobody_is_in_a_sessi
     task = asyncio.ensure_future(prewarm(cache, sentences[:2], 1.0,
                                          busy=lambda: sessions["active"] > 0))
     await asyncio.sleep(0.5)
-    assert not list((tmp_path / "speech").glob("*.pcm"))  # paused while a session runs
+    assert cache.entries() == 0  # paused while a session runs
     sessions["active"] = 0
     assert await asyncio.wait_for(task, 60) == 2
     assert all(cache.cached(s) is not None for s in sentences[:2])

@@ -46,9 +46,9 @@ class SileroModel:
     """The shared Silero ONNX session (thread-safe for concurrent `run` calls)."""
 
     def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model
+        from server.engines.whisper_internals import silero_session
 
-        self._session = get_vad_model().session
+        self._session = silero_session()
 
     def frame_probability(self, frame: np.ndarray, state: VadState) -> float:
         batch = np.concatenate([state.context, frame.reshape(1, -1)], axis=1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from server.audio.vad import SileroModel, SpeechProbabilityModel
 from server.config import Settings, SettingsError
 from server.engines.embedder import Embedder, MiniLMEmbedder, bundled_minilm, missing_message
+from server.engines.lane import CpuLane
 from server.engines.stt import SpeechToText, WhisperSTT
 from server.engines.tts import (
     PhraseCache,
@@ -23,6 +24,20 @@ from server.engines.turn_end import SmartTurn, TurnEndModel
 log = logging.getLogger("viva.engines")
 
 
+def lane_workers() -> int:
+    """One thread on a small machine: Whisper and Piper each use every core, and a
+    second thread only makes them share the cores (and doubles the vocoder's
+    transient memory, ~100 MB for a long sentence)."""
+    return 1 if (os.cpu_count() or 1) <= 4 else 2
+
+
+def one_lane() -> tuple[CpuLane, SynthesisQueue]:
+    """A lane and the synthesis queue on it: transcription and synthesis in one order
+    of urgency (`lane.py`)."""
+    lane = CpuLane(workers=lane_workers())
+    return lane, SynthesisQueue(lane=lane)
+
+
 @dataclass
 class Engines:
     stt: SpeechToText
@@ -32,11 +47,13 @@ class Engines:
     #: Hears whether the candidate sounds finished; None: the words alone decide.
     turn_end: TurnEndModel | None = None
     load_seconds: dict[str, float] = field(default_factory=dict)
-    #: Every session's speech synthesis runs here, a sentence at a time. One thread on a
-    #: small machine: a second one only shares the cores with Whisper, and doubles the
-    #: vocoder's transient memory (~100 MB for a long sentence).
+    #: The CPU lane transcription runs on (the app's `TranscriptionScheduler`), and
+    #: `tts_queue` with it when built by `load_engines` (see `one_lane`).
+    lane: CpuLane = field(default_factory=lambda: CpuLane(workers=lane_workers()))
+    #: Every session's speech synthesis, a sentence at a time. By default on a lane of
+    #: its own; `load_engines` puts it on `lane`.
     tts_queue: SynthesisQueue = field(
-        default_factory=lambda: SynthesisQueue(workers=1 if (os.cpu_count() or 1) <= 4 else 2))
+        default_factory=lambda: SynthesisQueue(workers=lane_workers()))
 
     def describe(self) -> dict[str, object]:
         return {
@@ -80,5 +97,6 @@ def load_engines(settings: Settings) -> Engines:
     turn_end = SmartTurn(settings.turn_model) if settings.turn_model != "off" else None
     timings["turn_end"] = round(time.perf_counter() - start, 2)
     log.info("engines loaded in %s", timings)
+    lane, tts_queue = one_lane()
     return Engines(stt=stt, tts=tts, vad=vad, embedder=embedder, turn_end=turn_end,
-                   load_seconds=timings)
+                   load_seconds=timings, lane=lane, tts_queue=tts_queue)

@@ -12,6 +12,9 @@ by enough padding: with 10 s of zero features after the speech, tiny.en's word
 error rate on Piper-spoken answers matched the padded 30 s (5.8 % vs 5.6 % over 30
 clips); with under 7 s of padding it began to repeat whole sentences into the
 padding. The cross-attention shrinks with the window too, so decoding gets cheaper.
+
+The faster-whisper internals this takes (features, encoder, decoder, prompt, tokenizer,
+word alignment) are reached only through `whisper_internals.py`, pinned to a version.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import numpy as np
 from server.config import BUNDLED_WHISPER, SettingsError
 
 if TYPE_CHECKING:
-    from faster_whisper.tokenizer import Tokenizer
+    from server.engines.whisper_internals import WhisperInternals
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,6 @@ WINDOW_MAX_S = 20.0
 #: Pieces decoded together share a prompt length; one this long or longer is cut to
 #: the shortest of its batch, a shorter one waits for its like (see `transcribe_many`).
 SHARED_PROMPT_TOKENS = 32
-_PREPEND_PUNCTUATION = "\"'“¿([{-"
-_APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 _DOT_RUN = re.compile(r"(?:\s*\.){3,}")  # Whisper's ". . . ." filler on trailing silence
 
 
@@ -122,7 +123,8 @@ class WhisperSTT:
         compute_type: str = "int8",
         cpu_threads: int = 0,
     ) -> None:
-        from faster_whisper import WhisperModel
+        # Imported here: modules that only need the types above (turn.py) stay light.
+        from server.engines.whisper_internals import WhisperInternals
 
         self.model_path = resolve_whisper_model(model)
         self.name = model
@@ -130,14 +132,11 @@ class WhisperSTT:
             # CTranslate2's own default is 4 threads, which oversubscribes a 2-core machine
             # and slows the scorer and the voice that run beside it.
             cpu_threads = min(4, os.cpu_count() or 1)
-        self._model = WhisperModel(
-            self.model_path, device=device, compute_type=compute_type, cpu_threads=cpu_threads,
-            local_files_only=True,
-        )
+        self._whisper: WhisperInternals = WhisperInternals(
+            self.model_path, device, compute_type, cpu_threads)
         # One CTranslate2 model object decodes one request at a time; the scheduler
         # serializes anyway, but a lock keeps direct callers (benchmarks) correct.
         self._lock = threading.Lock()
-        self._tokenizers: dict[str, Tokenizer] = {}
 
     def transcribe(self, audio: np.ndarray, options: TranscribeOptions) -> Transcription:
         duration = len(audio) / 16000
@@ -145,7 +144,7 @@ class WhisperSTT:
             with self._lock:
                 return self._transcribe_window(audio, options)
         with self._lock:
-            segments, _info = self._model.transcribe(
+            segments = self._whisper.transcribe(
                 audio,
                 # Whisper pads every input to a 30 s window; CTranslate2 accepts a shorter
                 # one, which makes the encoder several times cheaper for short turns.
@@ -166,11 +165,10 @@ class WhisperSTT:
             )
             kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0)]
         words = [
-            TranscribedWord(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3),
-                            round(float(w.probability), 3))
+            TranscribedWord(word.strip(), round(start, 3), round(end, 3), round(probability, 3))
             for s in kept
-            for w in (s.words or [])
-            if w.word.strip().strip(".")
+            for word, start, end, probability in s.words
+            if word.strip().strip(".")
         ]
         text = _DOT_RUN.sub(" ", " ".join(s.text.strip() for s in kept)).strip()
         return Transcription(text=_worded(text), words=words, duration_s=duration)
@@ -205,19 +203,10 @@ class WhisperSTT:
                     out[i] = transcription
         return [t for t in out if t is not None]
 
-    def _tokenizer(self, language: str) -> Tokenizer:
-        if language not in self._tokenizers:
-            from faster_whisper.tokenizer import Tokenizer
-
-            self._tokenizers[language] = Tokenizer(
-                self._model.hf_tokenizer, self._model.model.is_multilingual,
-                task="transcribe", language=language)
-        return self._tokenizers[language]
-
     def _previous_tokens(self, options: TranscribeOptions) -> list[int]:
         if not options.initial_prompt:
             return []
-        return self._tokenizer(options.language).encode(" " + options.initial_prompt.strip())
+        return self._whisper.encode_text(options.language, " " + options.initial_prompt.strip())
 
     def _transcribe_window(self, audio: np.ndarray, options: TranscribeOptions) -> Transcription:
         return self._transcribe_windows([(audio, options)], [self._previous_tokens(options)])[0]
@@ -225,13 +214,10 @@ class WhisperSTT:
     def _transcribe_windows(self, requests: list[tuple[np.ndarray, TranscribeOptions]],
                             previous: list[list[int]]) -> list[Transcription]:
         """Short windows: encode speech + padding, decode greedily, align words."""
-        import ctranslate2
-        from faster_whisper.transcribe import get_suppressed_tokens
-
-        model = self._model
+        whisper = self._whisper
         first = requests[0][1]
-        tokenizer = self._tokenizer(first.language)
-        features = [model.feature_extractor(audio) for audio, _ in requests]
+        language = first.language
+        features = [whisper.features(audio) for audio, _ in requests]
         frames = [max(0, f.shape[-1] - 1) for f in features]  # the last frame is padding
         # One width for the batch (more padding than needed changes nothing).
         width = min(3000, max(frames) + WINDOW_PAD_FRAMES)
@@ -240,39 +226,32 @@ class WhisperSTT:
         for f, n in zip(features, frames, strict=True):
             window = np.zeros((f.shape[0], width), dtype=np.float32)
             window[:, :n] = f[:, :n]
-            encoded.append(model.model.encode(ctranslate2.StorageView.from_array(window[None])))
+            encoded.append(whisper.encode(window))
         shared = min(len(p) for p in previous)
         previous = [p[len(p) - shared:] for p in previous]  # the most recent words
-        prompts = [model.get_prompt(tokenizer, p, without_timestamps=True) for p in previous]
+        prompts = [whisper.prompt(language, p) for p in previous]
         durations = [len(audio) / 16000 for audio, _ in requests]
         budgets = [min(440 - len(prompts[0]), int(8 * d) + 16) for d in durations]  # see `transcribe`
-        batch = encoded[0] if len(encoded) == 1 else ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(np.concatenate([np.asarray(e) for e in encoded])))
-        results = model.model.generate(
-            batch, prompts, beam_size=first.beam_size,
-            max_length=len(prompts[0]) + max(budgets),
-            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizer, (-1,)),
-        )
+        results = whisper.generate(encoded, prompts, language, first.beam_size,
+                                   max_length=len(prompts[0]) + max(budgets))
+        end_of_text = whisper.end_of_text(language)
         out: list[Transcription] = []
         for i, result in enumerate(results):
-            tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot][:budgets[i]]
+            tokens = [t for t in result.tokens if t < end_of_text][:budgets[i]]
             tokens = _collapse_loops(_cut_repetition(tokens))
-            avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+            avg_logprob = result.score * len(tokens) / (len(tokens) + 1) if tokens else -10.0
             if not tokens or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
                 out.append(Transcription(text="", words=[], duration_s=durations[i]))
                 continue
-            text = _DOT_RUN.sub(" ", tokenizer.decode(tokens)).strip()
+            text = _DOT_RUN.sub(" ", whisper.decode_tokens(language, tokens)).strip()
             words: list[TranscribedWord] = []
             if requests[i][1].word_timestamps:
-                segments = [[{"seek": 0, "start": 0.0, "end": durations[i], "tokens": tokens}]]
-                model.add_word_timestamps(segments, tokenizer, encoded[i], frames[i],
-                                          _PREPEND_PUNCTUATION, _APPEND_PUNCTUATION, 0.0)
                 words = [
-                    TranscribedWord(w["word"].strip(), round(float(w["start"]), 3),
-                                    round(float(w["end"]), 3), round(float(w["probability"]), 3))
-                    for w in segments[0][0].get("words", [])
-                    if w["word"].strip().strip(".")
+                    TranscribedWord(word.strip(), round(start, 3), round(end, 3),
+                                    round(probability, 3))
+                    for word, start, end, probability in whisper.word_timings(
+                        language, encoded[i], frames[i], tokens, durations[i])
+                    if word.strip().strip(".")
                 ]
             out.append(Transcription(text=_worded(text), words=words, duration_s=durations[i]))
         return out

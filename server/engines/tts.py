@@ -10,20 +10,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import heapq
-import itertools
 import json
 import logging
-import os
-import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
+
+import diskcache
+from cachetools import LRUCache
 
 from server.config import BUNDLED_VOICE, SettingsError
+from server.engines import lane as lane_ranks
+from server.engines.lane import CpuLane
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,9 @@ class PhraseCache:
 
     Replies open with one of a few such phrases; served from memory, the first audio
     of a reply goes out as soon as the reply is decided, while Piper synthesizes the
-    rest. Longer text passes straight through.
+    rest. Longer text passes straight through. The least recently used phrase goes
+    first when `max_entries` are held (cachetools' LRU, behind a lock: one cache for
+    the event loop and the synthesis threads).
     """
 
     MAX_WORDS = 5
@@ -110,8 +112,7 @@ class PhraseCache:
         self.voice = voice
         self.name = voice.name
         self.sample_rate = voice.sample_rate
-        self._max_entries = max_entries
-        self._audio: OrderedDict[tuple[str, float, bool], bytes] = OrderedDict()
+        self._audio: LRUCache[tuple[str, float, bool], bytes] = LRUCache(maxsize=max_entries)
         self._lock = threading.Lock()
 
     def synthesize(self, text: str, length_scale: float = 1.0,
@@ -121,15 +122,11 @@ class PhraseCache:
             return
         key = self._key(text, length_scale, variation)
         with self._lock:
-            pcm = self._audio.get(key)
-            if pcm is not None:
-                self._audio.move_to_end(key)
+            pcm = self._audio.get(key)  # a hit counts as a use
         if pcm is None:
             pcm = b"".join(c.pcm for c in self.voice.synthesize(text, length_scale, variation))
             with self._lock:
                 self._audio[key] = pcm
-                while len(self._audio) > self._max_entries:
-                    self._audio.popitem(last=False)
         yield SpeechChunk(pcm=pcm)
 
     def cached(self, text: str, length_scale: float = 1.0, variation: bool = True) -> bytes | None:
@@ -173,9 +170,11 @@ class SpokenCache:
     the bank, their follow-ups and transitions. Under load Piper was the largest user
     of the CPU (56 s of vocoder time in a 90 s run with eight candidates, most of it
     sentences already spoken to another candidate), so every sentence spoken once is
-    kept as raw PCM, one file per (voice, speed, text), and read back instead. The
-    oldest files go when the folder outgrows `max_bytes`. The key includes the voice
-    file's size and modification time, so a replaced voice never plays stale audio.
+    kept as raw PCM, keyed by (voice, speed, text), and read back instead. The store is
+    a `diskcache.Cache` (an SQLite index, big values in files of their own): safe for
+    several threads and processes at once, and the least recently heard sentences go
+    when it outgrows `max_bytes` (see `__init__`). The key includes the voice file's size and
+    modification time, so a replaced voice never plays stale audio.
     """
 
     def __init__(self, voice: TextToSpeech, folder: Path, max_bytes: int, identity: str) -> None:
@@ -185,41 +184,58 @@ class SpokenCache:
         self.folder = folder
         self.max_bytes = max_bytes
         self._identity = identity
-        self._lock = threading.Lock()
         self.hits = self.misses = 0
         folder.mkdir(parents=True, exist_ok=True)
-        for leftover in folder.glob("*.part"):  # a write cut short by a crash
+        # Up to viva 0.1 the folder held one raw `.pcm` file per sentence (and `.part`
+        # files cut short by a crash): nothing reads them now, and they would hold the
+        # disk space the limit is meant to bound.
+        for leftover in [*folder.glob("*.pcm"), *folder.glob("*.part")]:
             with contextlib.suppress(OSError):
                 leftover.unlink()
-        self._bytes = sum(f.stat().st_size for f in folder.glob("*.pcm"))
+        # diskcache culls before each write that finds the cache over its limit: the ten
+        # least recently heard sentences (0.3 % of the default 256 MB; the files before
+        # went down to 90 % at once). The limit counts the index as well, and is exceeded
+        # by at most the sentence last written, until the next write.
+        self._store = diskcache.Cache(str(folder), size_limit=max_bytes,
+                                      eviction_policy="least-recently-used")
 
-    def _path(self, text: str, length_scale: float, variation: bool) -> Path:
+    def _key(self, text: str, length_scale: float, variation: bool) -> str:
         key = f"{self._identity}|{round(length_scale, 3)}|{variation}|{text}"
-        return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.pcm"
+        return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+    def entries(self) -> int:
+        """Sentences kept. (Not `__len__`: an empty cache is still a voice, never falsy.)"""
+        return len(self._store)
+
+    def volume(self) -> int:
+        """Bytes on disk: the sentences and the index."""
+        return int(self._store.volume())
+
+    def close(self) -> None:
+        self._store.close()
 
     def cached(self, text: str, length_scale: float = 1.0, variation: bool = True) -> bytes | None:
-        path = self._path(text, length_scale, variation)
+        """The sentence's audio if it was kept (reading it makes it recently heard)."""
         try:
-            pcm = path.read_bytes()
-            os.utime(path)  # recently heard: the last to be evicted
-        except OSError:
+            pcm = self._store.get(self._key(text, length_scale, variation))
+        except (OSError, diskcache.Timeout):
             return None
-        return pcm or None
+        return pcm if isinstance(pcm, bytes) and pcm else None
 
     def say_once(self, text: str, length_scale: float = 1.0,
                  voice: TextToSpeech | None = None) -> bool:
         """Blocking: synthesize `text` into the cache unless it is there already.
         True when it was synthesized now. `voice`: another session of the same voice
         file to synthesize with (the warm-up's own, on one low-priority thread)."""
-        path = self._path(text, length_scale, True)
-        if path.is_file():
+        key = self._key(text, length_scale, True)
+        if key in self._store:
             return False
         if voice is None:
             for _ in self.synthesize(text, length_scale):
                 pass
             return True
         self.misses += 1
-        self._keep(path, b"".join(c.pcm for c in voice.synthesize(text, length_scale)))
+        self._keep(key, b"".join(c.pcm for c in voice.synthesize(text, length_scale)))
         return True
 
     def synthesize(self, text: str, length_scale: float = 1.0,
@@ -235,84 +251,53 @@ class SpokenCache:
             parts.append(chunk.pcm)
             yield chunk
         # Only a sentence said to its end is kept (the caller may stop early).
-        self._keep(self._path(text, length_scale, variation), b"".join(parts))
+        self._keep(self._key(text, length_scale, variation), b"".join(parts))
 
-    def _keep(self, path: Path, pcm: bytes) -> None:
+    def _keep(self, key: str, pcm: bytes) -> None:
         if not pcm or len(pcm) > self.max_bytes:
             return
         try:
-            # Written aside and renamed: a reader never sees half a file.
-            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".part")
-            with os.fdopen(handle, "wb") as out:
-                out.write(pcm)
-            os.replace(temporary, path)
-        except OSError:
+            self._store.set(key, pcm)
+        except (OSError, diskcache.Timeout):
             if self.folder.is_dir():  # gone at shutdown (a temporary data folder): no news
                 logging.getLogger("viva.tts").warning("cannot keep speech in %s", self.folder)
-            return
-        with self._lock:
-            self._bytes += len(pcm)
-            if self._bytes > self.max_bytes:
-                self._evict()
-
-    def _evict(self) -> None:
-        """Down to 90 % of the limit, least recently heard first."""
-        files = []
-        for f in self.folder.glob("*.pcm"):
-            with contextlib.suppress(OSError):
-                stat = f.stat()
-                files.append((stat.st_mtime_ns, stat.st_size, f))
-        files.sort()
-        total = sum(size for _, size, _ in files)
-        for _, size, f in files:
-            if total <= 0.9 * self.max_bytes:
-                break
-            with contextlib.suppress(OSError):
-                f.unlink()
-                total -= size
-        self._bytes = total
 
 
 class SynthesisQueue:
-    """Sentences of every session's replies, synthesized by a few shared threads.
+    """Sentences of every session's replies, synthesized on the shared `CpuLane`.
 
     Work is queued a sentence at a time, by priority: the first sentences of a reply
     (someone is waiting to hear it) go before the later sentences of other replies,
-    which only have to keep ahead of playback. A thread that took a whole reply at a
-    time made every other session wait for it. Few threads: concurrent Piper runs
-    only share the same cores. The threads are a standard executor's, so that the
-    interpreter waits for a running sentence at exit instead of killing it inside
-    onnxruntime.
+    which only have to keep ahead of playback; `lane.py` places both among the
+    transcription jobs. A thread that took a whole reply at a time made every other
+    session wait for it. Without a lane given, it makes its own with `workers` threads.
     """
 
     FIRST, LATER = 0, 1
+    _RANKS: ClassVar[dict[int, int]] = {FIRST: lane_ranks.FIRST_SENTENCE, LATER: lane_ranks.LATER_SENTENCE}
+    exclusive: str | None = None  # Piper's session runs concurrent calls safely
 
-    def __init__(self, workers: int = 2) -> None:
-        self._jobs: list[tuple[int, int, Callable[[], None]]] = []
-        self._lock = threading.Lock()
-        self._seq = itertools.count()
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tts")
+    def __init__(self, workers: int = 2, lane: CpuLane | None = None) -> None:
+        self._own_lane = lane is None
+        self.lane = lane if lane is not None else CpuLane(workers=workers)
+        self._jobs: list[tuple[int, int, Callable[[], None]]] = []  # a heap, under lane.lock
+        self.lane.attach(self)
 
     def submit(self, priority: int, job: Callable[[], None]) -> bool:
         """False when the queue is shut down (the interpreter is exiting)."""
-        with self._lock:
-            heapq.heappush(self._jobs, (priority, next(self._seq), job))
-        try:
-            # Each call runs whichever job is most urgent when a thread is free.
-            self._executor.submit(self._run_next)
-        except RuntimeError:
-            return False
-        return True
+        with self.lane.lock:
+            heapq.heappush(self._jobs, (self._RANKS[priority], self.lane.next_seq(), job))
+        return self.lane.kick()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.lane.detach(self)
+        if self._own_lane:
+            self.lane.close()
 
-    def _run_next(self) -> None:
-        with self._lock:
-            if not self._jobs:
-                return
-            _, _, job = heapq.heappop(self._jobs)
-        try:
-            job()
-        except Exception:  # a job reports its own failure; the thread must live on
-            logging.getLogger("viva.tts").exception("synthesis failed")
+    # ---------------------------------------------------------------- the lane's side
+
+    def best(self) -> tuple[int, int] | None:
+        return self._jobs[0][:2] if self._jobs else None
+
+    def take(self) -> Callable[[], None] | None:
+        return heapq.heappop(self._jobs)[2] if self._jobs else None

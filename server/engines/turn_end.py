@@ -60,7 +60,8 @@ class SmartTurn:
 
     def __init__(self, model: str = BUNDLED_SMART_TURN) -> None:
         import onnxruntime
-        from faster_whisper.feature_extractor import FeatureExtractor
+
+        from server.engines.whisper_internals import log_mel_extractor
 
         path = resolve_turn_model(model)
         options = onnxruntime.SessionOptions()
@@ -70,7 +71,7 @@ class SmartTurn:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         self._session: Any = onnxruntime.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"])
-        self._features = FeatureExtractor(feature_size=80, sampling_rate=RATE, chunk_length=WINDOW_S)
+        self._features = log_mel_extractor(80, RATE, WINDOW_S)
         self.name = f"smart-turn:{path.name}"
 
     def features(self, audio: np.ndarray) -> np.ndarray:

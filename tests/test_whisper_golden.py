@@ -1,0 +1,92 @@
+"""Golden outputs of every road through faster-whisper's internals.
+
+`server/engines/whisper_internals.py` drives internals that a faster-whisper release may
+change silently; this pins what they give on one fixed recording (JFK's "ask not",
+11 s, ../shared/data/jfk.flac beside the repository): the exact text and the word timings
+(rounded to 10 ms, Whisper's own step) of the short window alone, with a prompt, in a
+batch, and of faster-whisper's own 30 s road. A new faster-whisper version that changes
+any of them fails here before it changes a transcript in a session.
+
+The stored outputs (tests/data/whisper_golden.json) were written by the code before the
+internals moved into one module, and the code after gives them exactly.
+Rewrite them (only after checking a difference is right):
+`python -m tests.test_whisper_golden --write`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, need
+
+JFK = ROOT.parent / "shared" / "data" / "jfk.flac"
+GOLDEN = ROOT / "tests" / "data" / "whisper_golden.json"
+#: Long enough to share a batch (`SHARED_PROMPT_TOKENS`), so the batch road is taken.
+CONTEXT = ("A speech about what citizens owe their country, and what the country owes "
+           "them, given at the inauguration in January, with the famous line near the end")
+
+def _record(result: Any) -> dict[str, Any]:
+    return {"text": result.text,
+            "words": [[w.word, round(w.start, 2), round(w.end, 2)] for w in result.words]}
+
+
+def outputs(audio: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Each road's transcription of `audio` (the 11 s recording)."""
+    from server.engines.stt import TranscribeOptions, WhisperSTT
+
+    # Two threads everywhere: the same arithmetic on every machine that runs the test.
+    stt = WhisperSTT(cpu_threads=2)
+    first_half = audio[: len(audio) // 2]
+    prompted = TranscribeOptions(initial_prompt=CONTEXT)
+    batch = stt.transcribe_many([(audio, prompted),
+                                 (first_half, TranscribeOptions(initial_prompt=CONTEXT[10:]))])
+    return {
+        "window": _record(stt.transcribe(audio, TranscribeOptions())),
+        "window_prompted": _record(stt.transcribe(audio, prompted)),
+        "batch_whole": _record(batch[0]),
+        "batch_half": _record(batch[1]),
+        # Twice over is past WINDOW_MAX_S: faster-whisper's own road.
+        "long": _record(stt.transcribe(np.concatenate([audio, audio]), TranscribeOptions())),
+    }
+
+
+def _audio() -> np.ndarray:
+    from server.engines.whisper_internals import decode_audio
+
+    return decode_audio(JFK)
+
+
+@pytest.mark.slow
+def test_every_road_gives_the_stored_text_and_word_timings() -> None:
+    need(JFK.is_file(), f"the golden recording is not at {JFK} (the shared data folder)")
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    got = outputs(_audio())
+    assert set(got) == set(expected)
+    for road, want in expected.items():
+        assert got[road]["text"] == want["text"], road
+        assert got[road]["words"] == want["words"], road
+
+
+def test_a_faster_whisper_outside_the_tested_range_is_refused() -> None:
+    from server.engines.whisper_internals import check_version
+
+    check_version("1.2.1")
+    for other in ("1.1.1", "1.3.0", "2.0"):
+        with pytest.raises(ImportError, match=r"tested on 1\.2\.1"):
+            check_version(other)
+
+
+if __name__ == "__main__":
+    if "--write" not in sys.argv:
+        sys.exit("usage: python -m tests.test_whisper_golden --write")
+    roads = outputs(_audio())
+    # One road a line: a changed road shows as one changed line in a diff.
+    lines = [f" {json.dumps(road)}: {json.dumps(value, ensure_ascii=False)}"
+             for road, value in roads.items()]
+    GOLDEN.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
+    print(f"wrote {GOLDEN}")
