@@ -270,6 +270,10 @@ class VirtualScheduler:
                 options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._nothing()
 
+    def whole(self, audio: np.ndarray,
+              options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
+        return self._nothing()
+
     def drop_partial(self, key: str) -> None:
         pass
 
@@ -507,6 +511,13 @@ async def main(argv: list[str] | None = None) -> int:
                                           "gap_end": o.ended_in_gap, "to_final": o.to_final_s,
                                           "to_reply": o.to_reply_s}) + "\n")
     print(report(runs))
+    voices_seen = sorted({o.case.voice for _, run in runs for o in run.outcomes})
+    if len(voices_seen) > 1:
+        for voice in voices_seen:
+            print(f"\n{voice} alone:\n")
+            print(report((name, Run(run.settings, run.turn_model,
+                                    [o for o in run.outcomes if o.case.voice == voice]))
+                         for name, run in runs))
     if runs:
         print()
         print(by_pause_table(runs[-1][1]))

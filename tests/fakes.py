@@ -60,6 +60,7 @@ class ScriptedScheduler:
         self.held = False
         self.done: list[_Job] = []
         self.verbatim_texts: dict[str, str] = {}  # plain text -> what the verbatim pass hears
+        self.whole_texts: dict[str, str] = {}  # pieces' text -> what one pass over it hears
 
     def _read(self, audio: np.ndarray) -> Transcription:
         levels = np.round((np.abs(audio) - LEVEL0) / LEVEL_STEP)
@@ -100,6 +101,8 @@ class ScriptedScheduler:
         result = self._read(job.audio)
         if job.kind == "verbatim":
             result = Transcription(text=self.verbatim_texts.get(result.text, result.text))
+        elif job.kind == "whole" and result.text in self.whole_texts:
+            result = Transcription(text=self.whole_texts[result.text], words=result.words)
         self.done.append(job)
         job.future.set_result(result)
 
@@ -122,6 +125,10 @@ class ScriptedScheduler:
     def partial(self, key: str, audio: np.ndarray,
                 options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._submit("partial", audio, options)
+
+    def whole(self, audio: np.ndarray,
+              options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
+        return self._submit("whole", audio, options)
 
     def drop_partial(self, key: str) -> None:
         for job in [j for j in self.jobs if j.kind == "partial"]:

@@ -99,6 +99,35 @@ async def test_going_on_right_after_the_end_reopens_the_turn_and_withdraws_the_r
     assert len(followups) == 1
 
 
+async def test_going_on_while_the_reply_is_still_sounding_keeps_the_answer_whole(
+        session: Starter) -> None:
+    """Past the resume window, but the reply's first move is still being said: the
+    candidate is going on with their answer, not answering a question not yet heard."""
+    h = await session(tts=True)
+    await h.pause(8.0)  # the greeting and the question, heard to the end
+    await h.say(FINISHED)
+    await h.pause(2.4)  # the turn ended at ~0.6 s; 1.8 s of the reply heard
+    assert h.conversation.speaking and _finals(h)
+    await h.say(LATER)
+    [resumed] = h.of(p.TurnResumed)
+    assert resumed.withdrawn
+    assert h.of(p.AudioEnd)[-1].interrupted
+    await h.pause(1.5)
+    assert _finals(h)[-1].text == f"{FINISHED} {LATER}"
+
+
+async def test_speech_after_the_reply_was_heard_is_a_new_turn(session: Starter) -> None:
+    h = await session(tts=True)
+    await h.pause(8.0)
+    await h.say(FINISHED)
+    await h.pause(12.0)  # the whole reply heard
+    assert not h.conversation.speaking
+    await h.say(LATER)
+    await h.pause(1.5)
+    assert not h.of(p.TurnResumed)
+    assert [m.turn_id for m in _finals(h)] == ["t1", "t2"]
+
+
 async def test_the_client_acting_on_the_reply_keeps_the_turn_over(session: Starter) -> None:
     h = await session()
     await h.say(FINISHED)
@@ -196,6 +225,21 @@ async def test_a_typed_answer_is_scored_and_answered(session: Starter) -> None:
     await h.settle(10)
     [final] = _finals(h)
     assert final.turn_id == "t1" and h.of(p.Score) and h.agent()[-1].kind == "followup"
+
+
+async def test_the_stored_answer_is_transcribed_again_in_one_pass(session: Starter) -> None:
+    """Pieces cut at pauses lose context ("ask not" came back "S not."): the stored turn
+    is the one-pass transcription of the whole answer, scored again; the live reply is
+    not held up by it."""
+    h = await session()
+    h.scheduler.whole_texts[FINISHED] = f"{FINISHED} (whole)"
+    await h.say(FINISHED)
+    await h.pause(1.5)
+    assert _finals(h)[-1].text == FINISHED  # live: the pieces
+    [record] = [r for r in h.conversation.journal.records if r.speaker == "candidate"]
+    assert record.text == f"{FINISHED} (whole)"
+    assert record.score is not None
+    assert [j.kind for j in h.scheduler.done].count("whole") == 1
 
 
 async def test_stop_sends_the_summary_and_closes(session: Starter) -> None:

@@ -147,6 +147,12 @@ class TranscriptionScheduler:
                 options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
         return self._submit(PARTIAL, audio, options, key=key)
 
+    def whole(self, audio: np.ndarray,
+              options: TranscribeOptions) -> asyncio.Future[Transcription | None]:
+        """A whole answer again in one pass, for the stored transcript: nobody waits on
+        it, so it goes with the filler passes, after every piece of a live answer."""
+        return self._submit(VERBATIM, audio, options)
+
     # ---------------------------------------------------------------- the lane's side
 
     def best(self) -> tuple[int, int] | None:

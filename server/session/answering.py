@@ -20,7 +20,7 @@ from server.session.journal import TurnRecord
 from server.session.planner import Ready
 from server.session.transcriber import verbatim_text
 from server.speaking import Synthesis
-from server.turn import Turn
+from server.turn import Turn, filler_text
 
 if TYPE_CHECKING:
     from server.session.conversation import Conversation
@@ -73,11 +73,34 @@ async def answer(session: Conversation, turn_id: str, text: str, turn: Turn | No
     await asyncio.shield(journal.save_soon(journal.save_candidate_turn(record, turn, words, None)))
     if audio is not None:
         journal.save_soon(journal.save_candidate_turn(record, turn, words, audio))
+        if turn is not None and content is not None:
+            session.tasks.spawn(_store_whole(session, record, turn, audio, words, content),
+                                "whole")
     if content is not None and late and verbatim is not None:
         session.tasks.spawn(_complete_fillers(session, record, turn, words, verbatim, content),
                             "fillers")
     moves = planner.worded_moves(reply, wording, deadline) if wording is not None else None
     return reply, prepared, moves
+
+
+async def _store_whole(session: Conversation, record: TurnRecord, turn: Turn,
+                       audio: np.ndarray, words: list[p.Word], live: ContentResult) -> None:
+    """The stored answer, transcribed again in one pass and scored on that text: what
+    the review page and the summary show. The live reply stays as it was."""
+    whole = await session.transcriber.whole(turn, audio)
+    question = session.bank.get(record.question_id or "")
+    if whole is None or question is None or whole.text == record.text:
+        return
+    marked = p.marked_words([p.Word(word=w.word, start=float(w.start), end=float(w.end),
+                                    probability=float(w.probability)) for w in whole.words],
+                            turn.segments)
+    content = await session.assessor.content(question, whole.text, urgent=False) or live
+    # Fillers as the live score counted them (the verbatim passes of the pieces).
+    metrics = session.assessor.delivery(turn, marked, whole.text, filler_text(turn))
+    record.text = whole.text
+    record.score = session.assessor.score(record.turn_id, question, content, metrics)
+    await session.journal.saved()
+    await session.journal.save_candidate_turn(record, turn, marked, None)
 
 
 async def _complete_fillers(session: Conversation, record: TurnRecord, turn: Turn | None,

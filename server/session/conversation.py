@@ -192,6 +192,9 @@ class Conversation:
         if len(data) % 2:
             raise p.ProtocolError("bad_audio", f"audio frame of {len(data)} bytes is not whole "
                                   "16-bit samples")
+        # Speech while the reply's first move still sounds goes on with the answer.
+        self.listener.keep_ended = self._checkpoint is not None \
+            and self.speaker.first_move_sounding
         self._dispatch(self.listener.feed(pcm16_to_float(data), speaking=self.speaking))
         if self.listener.turn is None:
             self._check_long_silence()

@@ -96,6 +96,9 @@ class Listener:
         self._input = SampleBuffer(TARGET_RATE)
         self.turn: Turn | None = None
         self._ended: _Ended | None = None
+        #: Set by the session while the reply to the turn just ended is still sounding
+        #: its first move: speech now carries the turn on, however long the pause was.
+        self.keep_ended = False
         self._events: list[ListenerEvent] = []
 
     def begin(self, sample_rate: int) -> None:
@@ -127,9 +130,10 @@ class Listener:
         self._input.append(samples)
         for frame in self._vad.process(samples, ECHO_GUARD_THRESHOLD if speaking else None):
             self._on_frame(frame, speaking)
-        if self._ended is not None and self.t_in - self._ended.end_t > self.settings.resume_window_s:
+        if self._ended is not None and not self.keep_ended \
+                and self.t_in - self._ended.end_t > self.settings.resume_window_s:
             self._ended = None  # too late to carry the turn on; let its audio go
-        if self.turn is None:
+        if self.turn is None and self._ended is None:
             self._input.drop_before(self._input.end - int(IDLE_KEEP_S * TARGET_RATE))
         return self._emit()
 
@@ -249,7 +253,8 @@ class Listener:
         """The turn just ended, if this speech carries it on: listening resumes as if the
         endpointer had never ended it."""
         ended, self._ended = self._ended, None
-        if ended is None or onset - ended.end_t > self.settings.resume_window_s \
+        late = onset - ended.end_t > self.settings.resume_window_s if ended else True
+        if ended is None or (late and not self.keep_ended) \
                 or self._input.start != ended.taken_from + len(ended.taken):
             return None
         self._input.prepend(ended.taken)

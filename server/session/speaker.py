@@ -42,6 +42,15 @@ class Speaker:
         self._speech_task: asyncio.Task[None] | None = None
         #: When the listener will have heard everything sent (speech runs ahead a little).
         self.heard_until = 0.0
+        #: The reply's first move is being said (or not yet heard to its end).
+        self._first_running = False
+        self._first_heard_until = 0.0
+
+    @property
+    def first_move_sounding(self) -> bool:
+        """The candidate is still hearing the first move of the reply: speech now most
+        likely goes on with their answer rather than answers the reply."""
+        return self._first_running or self._clock.monotonic() < self._first_heard_until
 
     @property
     def speaking(self) -> bool:
@@ -67,6 +76,7 @@ class Speaker:
         if task is not None and not task.done():
             task.cancel()
         self.heard_until = 0.0
+        self._first_heard_until = 0.0
 
     async def perform(self, moves: AsyncIterator[Move] | Iterable[Move],
                       announce: Callable[[Move], p.Agent],
@@ -83,6 +93,7 @@ class Speaker:
                 await self._send(announce(move))
                 continue
             self._speech_task = asyncio.ensure_future(self._speak(announce(move), move, synthesis))
+            self._first_running = position == 0 and self.voiced
             try:
                 await asyncio.shield(self._speech_task)
             except asyncio.CancelledError:
@@ -90,6 +101,10 @@ class Speaker:
                 if not self._speech_task.cancelled() or (current and current.cancelling()):
                     raise  # this reply itself was cancelled (withdrawn, or the session ends)
                 interrupted = True
+            finally:
+                if position == 0:
+                    self._first_running = False
+                    self._first_heard_until = 0.0 if interrupted else self.heard_until
         if prepared is not None and position < 0:
             prepared.cancel()
 

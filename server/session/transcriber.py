@@ -41,6 +41,8 @@ class Scheduler(Protocol):
 
     def verbatim(self, audio: np.ndarray, options: TranscribeOptions) -> Job: ...
 
+    def whole(self, audio: np.ndarray, options: TranscribeOptions) -> Job: ...
+
     def partial(self, key: str, audio: np.ndarray, options: TranscribeOptions) -> Job: ...
 
     def drop_partial(self, key: str) -> None: ...
@@ -189,6 +191,17 @@ class PieceTranscriber:
         text = join_texts([before, result.text])
         turn.text_hint = text
         self._caption(turn, text)
+
+    async def whole(self, turn: Turn, audio: np.ndarray) -> Transcription | None:
+        """The whole answer transcribed in one pass: pieces cut at pauses lose the words'
+        context (the JFK clip's "ask not" came back "S not." from its piece, "ask not"
+        in one pass), so the stored transcript is made again from the whole audio. None
+        when that pass heard nothing or invented it."""
+        result = await settled(self.scheduler.whole(audio, self.options()))
+        speech_s = sum(end - start for start, end in turn.segments)
+        if result is None or not result.text or is_probable_hallucination(result.text, speech_s):
+            return None
+        return result
 
     def turn_ended(self, turn: Turn) -> None:
         if turn.partial_task is not None:
