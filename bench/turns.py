@@ -158,45 +158,68 @@ def _speech_gaps(rendered: RenderedAnswer) -> list[tuple[int, int]]:
     return [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
 
 
-def build_cases(voices: dict[str, Any], quick: bool) -> list[Case]:
+def _loud_span(audio: np.ndarray) -> tuple[int, int]:
+    peak = float(np.abs(audio).max())
+    loud = np.flatnonzero(np.abs(audio) > 0.01 * peak)
+    return int(loud[0]), int(loud[-1])
+
+
+def assemble(label: str, parts: Sequence[np.ndarray | float]) -> RenderedAnswer:
+    """Speech (arrays) and pauses (seconds) end to end, with each speech span's samples."""
+    chunks: list[np.ndarray] = []
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for part in parts:
+        if isinstance(part, float):
+            part = np.zeros(int(part * RATE), dtype=np.float32)
+        else:
+            first, last = _loud_span(part)
+            spans.append((at + first, at + last))
+        chunks.append(part)
+        at += len(part)
+    return RenderedAnswer(Answer(label, ()), np.concatenate(chunks), spans, [])
+
+
+def build_cases(voices: dict[str, Any], quick: bool, stt: Any) -> list[Case]:
     cases: list[Case] = []
     unfinished = UNFINISHED[:4] if quick else UNFINISHED
     sentences = SENTENCES[:4] if quick else SENTENCES
     for voice_name, voice in voices.items():
         for i, (head, tail) in enumerate(unfinished):
+            # Each clause said on its own (a synthetic voice says a clause cut from a whole
+            # sentence with its comma pauses and a badly placed cut; tried and dropped).
+            first, rest = voice.clip(head)[0], voice.clip(tail)[0]
             for pause in MID_PAUSES:
-                answer = Answer(f"u{i}", (Speech(head), Pause(pause), Speech(tail),
-                                          Pause(END_PAUSE_S)))
-                rendered = voice.render(answer)
+                rendered = assemble(f"u{i}", [first, pause, rest, END_PAUSE_S])
                 cases.append(Case(f"u{i}", voice_name, "mid-clause", pause, rendered,
                                   _speech_gaps(rendered)))
+            filler, _, _ = voice.clip(f"{FILLERS[i % len(FILLERS)]}...")
             for pause in FILLER_PAUSES:
-                filler = FILLERS[i % len(FILLERS)]
-                answer = Answer(f"f{i}", (Speech(head), Pause(0.6), Speech(f"{filler}..."),
-                                          Pause(pause), Speech(tail), Pause(END_PAUSE_S)))
-                rendered = voice.render(answer)
+                rendered = assemble(f"f{i}", [first, 0.6, filler, pause, rest, END_PAUSE_S])
                 cases.append(Case(f"f{i}", voice_name, "filler", pause, rendered,
                                   _speech_gaps(rendered)))
-        for i, (first, second) in enumerate(sentences):
+        for i, (first_sentence, second) in enumerate(sentences):
             for pause in SENTENCE_PAUSES:
-                answer = Answer(f"s{i}", (Speech(first), Pause(pause), Speech(second),
+                answer = Answer(f"s{i}", (Speech(first_sentence), Pause(pause), Speech(second),
                                           Pause(END_PAUSE_S)))
                 cases.append(Case(f"s{i}", voice_name, "sentences", pause, voice.render(answer)))
     if JFK.is_file():
-        cases.append(jfk_case())
+        cases.append(jfk_case(stt))
     return cases
 
 
-def jfk_case() -> Case:
+def jfk_case(stt: Any) -> Case:
     from faster_whisper import decode_audio
 
     audio = np.asarray(decode_audio(str(JFK), sampling_rate=RATE), dtype=np.float32)
     # 5 % of the peak: the room noise after "country" is above 1 % for a quarter second.
-    clip, first, last = trim_silence(audio, rel_threshold=0.05)
+    clip, first, _ = trim_silence(audio, rel_threshold=0.05)
+    words = stt.transcribe(clip, TranscribeOptions(language="en", word_timestamps=True)).words
+    # The answer is over once its last word has begun; its end is that word's end.
+    last_start, last_end = int(words[-1].start * RATE), int(words[-1].end * RATE)
     full = np.concatenate([clip, np.zeros(int(END_PAUSE_S * RATE), np.float32)])
-    rendered = RenderedAnswer(Answer("jfk", (Speech("JFK"),)), full, [(first, last)], [])
-    # Every pause inside the speech must hold: the whole clip is one answer.
-    return Case("jfk", "recording", "recording", 0.0, rendered, [(first, last)])
+    rendered = RenderedAnswer(Answer("jfk", (Speech("JFK"),)), full, [(first, last_end)], [])
+    return Case("jfk", "recording", "recording", 0.0, rendered, [(first, last_start)])
 
 
 # ---------------------------------------------------------------------- compute on a virtual clock
@@ -476,7 +499,7 @@ async def main(argv: list[str] | None = None) -> int:
     for name in args.voices.split(","):
         voices[name] = Voice(engines.tts) if name == "piper" else EspeakVoice()
     started = time.perf_counter()
-    cases = build_cases(voices, args.quick)
+    cases = build_cases(voices, args.quick, engines.stt)
     if args.case:
         import logging
 

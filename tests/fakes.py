@@ -10,6 +10,7 @@ this is for the session's own rules: endpointing, reopening, barge-in, previews.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,13 +156,28 @@ class _Chunk:
 
 
 class SilentVoice:
-    """A voice that takes no time and says nothing: 0.1 s of silence a word."""
+    """A voice that takes no time and says nothing: 0.2 s of silence a word."""
 
     name = "silent"
     sample_rate = RATE
 
     def synthesize(self, text: str, length_scale: float = 1.0) -> Iterator[_Chunk]:
-        yield _Chunk(bytes(2 * int(RATE * 0.1 * length_scale) * max(1, len(text.split()))))
+        yield _Chunk(bytes(2 * int(RATE * 0.2 * length_scale) * max(1, len(text.split()))))
+
+
+class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs what the session hands to a thread (synthesis, scoring) at once, on the
+    caller's thread: a thread's real delay would be seconds on the virtual clock. (A
+    ThreadPoolExecutor only because asyncio accepts no other as the default.)"""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+               ) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting side, as a thread would
+            future.set_exception(exc)
+        return future
 
 
 class InlineQueue:

@@ -6,6 +6,7 @@ test_roundtrip.py."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ from server.session.events import (
     TurnEnded,
 )
 from server.session.listener import MIN_PIECE_S, Listener, ListenerSettings
-from tests.fakes import RATE, FakeClock, Harness, LoudnessVad, start_session
+from tests.fakes import RATE, FakeClock, Harness, InlineExecutor, LoudnessVad, start_session
 
 Starter = Callable[..., Awaitable[Harness]]
 
@@ -35,6 +36,8 @@ LATER = "Variance is error from being too sensitive to the training set, so it o
 async def session() -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
     """Starts sessions on the fake engines; shuts each down after the test."""
     started: list[Harness] = []
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(InlineExecutor())
 
     async def make(**fields: Any) -> Harness:
         started.append(await start_session(**fields))
@@ -43,6 +46,7 @@ async def session() -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
     yield make
     for harness in started:
         await harness.conversation.shutdown()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor())
 
 
 def _finals(h: Harness) -> list[p.Transcript]:
@@ -104,7 +108,7 @@ async def test_going_on_while_the_reply_is_still_sounding_keeps_the_answer_whole
     """Past the resume window, but the reply's first move is still being said: the
     candidate is going on with their answer, not answering a question not yet heard."""
     h = await session(tts=True)
-    await h.pause(8.0)  # the greeting and the question, heard to the end
+    await h.pause(16.0)  # the greeting and the question, heard to the end
     await h.say(FINISHED)
     await h.pause(2.4)  # the turn ended at ~0.6 s; 1.8 s of the reply heard
     assert h.conversation.speaking and _finals(h)
@@ -118,9 +122,9 @@ async def test_going_on_while_the_reply_is_still_sounding_keeps_the_answer_whole
 
 async def test_speech_after_the_reply_was_heard_is_a_new_turn(session: Starter) -> None:
     h = await session(tts=True)
-    await h.pause(8.0)
+    await h.pause(16.0)
     await h.say(FINISHED)
-    await h.pause(12.0)  # the whole reply heard
+    await h.pause(20.0)  # the whole reply heard
     assert not h.conversation.speaking
     await h.say(LATER)
     await h.pause(1.5)
@@ -148,6 +152,24 @@ async def test_barge_in_cuts_the_voice_and_keeps_the_words(session: Starter) -> 
     assert not h.conversation.speaking
     await h.pause(1.5)
     assert _finals(h)[-1].text == FINISHED
+
+
+async def test_a_question_cut_off_by_the_candidate_is_said_again(session: Starter) -> None:
+    """A user's voice cut into the greeting; question 1 was shown but never spoken."""
+    h = await session(tts=True)
+    await h.say("Oh sorry, hello.")
+    await h.pause(2.0)
+    again = h.agent("question")[-1]
+    assert again.text.startswith("Let me say that again.") and again.question_id == "bias-variance"
+    assert not h.of(p.Score)  # three words over the question are no answer
+
+
+async def test_an_answer_over_the_question_is_scored_as_one(session: Starter) -> None:
+    h = await session(tts=True)
+    await h.say(FINISHED)
+    await h.pause(1.5)
+    assert h.of(p.Score)
+    assert not any(m.text.startswith("Let me say that again") for m in h.agent())
 
 
 async def test_the_voice_is_paced_at_real_time(session: Starter) -> None:

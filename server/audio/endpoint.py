@@ -36,6 +36,12 @@ _RELATIVE = {"what", "which", "who", "whom", "whose", "whatever", "whichever", "
 _WORD = re.compile(r"[a-z']+")
 
 
+#: Words that open a subordinate clause: "..., while boosting." has its subject and no
+#: verb yet (Whisper put the full stop at the pause).
+_SUBORDINATORS = {"while", "whereas", "because", "since", "although", "though", "unless",
+                  "if", "when", "whereby", "so", "and", "but", "which"}
+
+
 def classify_ending(text: str) -> Ending:
     stripped = text.strip()
     if not stripped:
@@ -46,6 +52,15 @@ def classify_ending(text: str) -> Ending:
     if words and words[-1] in _DANGLING:
         if not (stripped.endswith((".", "?", "!")) and _stranded(words)):
             return Ending.UNFINISHED
+    last_clause = _WORD.findall(re.split(r"[,;:]", stripped)[-1].lower())
+    if len(last_clause) <= 2 and last_clause and last_clause[0] in _SUBORDINATORS:
+        return Ending.UNFINISHED  # "..., while boosting." / "..., because it."
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", stripped) if s]
+    if len(sentences) > 1 and len(_WORD.findall(sentences[-1])) <= 2 \
+            and not stripped.endswith("?"):
+        # A one- or two-word sentence after a whole one is a fragment Whisper closed at
+        # a pause ("...the most important setting. Sense." for "setting, since").
+        return Ending.UNFINISHED
     if stripped.endswith((".", "?", "!")):
         return Ending.FINISHED
     return Ending.UNKNOWN

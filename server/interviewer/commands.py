@@ -14,12 +14,12 @@ from typing import Literal
 Intent = Literal[
     "repeat", "skip", "hint", "next", "stop", "slower", "faster",
     # Conversational intents that are not protocol commands but are not answers either.
-    "answer", "rephrase", "dont_know",
+    "answer", "rephrase", "dont_know", "repeat_last",
 ]
 
 #: Words that carry no intent; removed before matching ("um, okay, next please").
 _POLITE = re.compile(
-    r"\b(um+|uh+|er+|erm|hmm+|mm+|okay|ok|alright|all right|so|sorry|please|actually|just|oh|"
+    r"\b(um+|uh+|er+|erm|hmm+|mm+|okay|ok|alright|all right|so|sorry|please|actually|just|oh|honestly|"
     r"well|hey|yeah|yes|right|thanks|thank you|interviewer|viva|i think|i guess|maybe)\b"
 )
 #: Ways of asking: "could you", "can we", "I'd like to", "let's"; they may stack ("can you please").
@@ -36,6 +36,10 @@ _FAST = r"(?:more )?(?:fast(?:er)?|quick(?:er|ly)?)"
 _SPEAK = r"(?:speak|talk|go|read)"
 
 _PATTERNS: list[tuple[Intent, str]] = [
+    # Before "repeat": "can you repeat the last part" wants the last part, not all of it.
+    ("repeat_last", _ASK + r"(?:repeat|say|read)(?: again)? (?:the |that )?(?:last|final|end|second)"
+                    r" (?:part|bit|sentence|question|half)(?: of (?:that|it|the question))?" + _AGAIN),
+    ("repeat_last", r"what was the (?:last|final|second) (?:part|bit|sentence)"),
     ("repeat", _ASK + r"(?:repeat|say|read)(?: that| it| this| the question| yourself| what you said)?" + _AGAIN),
     ("repeat", _ASK + r"(?:hear|have) (?:that|it|the question) (?:again|one more time)"),
     ("repeat", r"(?:pardon(?: me)?|come again|excuse me|what was (?:the question|that)|what did you (?:say|ask)|"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from server.bank import FollowUp, KeyPoint, Question
@@ -18,9 +18,6 @@ class AnswerResult:
     covered: frozenset[str]  # key point ids covered so far for this question (accumulated)
     content: float  # 0-100, best so far for this question
     category: str | None = None
-    #: For points this answer covered, the candidate's words that made them (the
-    #: scorer's evidence): what an acknowledgement may say back.
-    said: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass

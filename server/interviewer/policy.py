@@ -12,7 +12,9 @@ follow-up text and a question's `core` the question's prompt.
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -141,7 +143,7 @@ class Interviewer:
         question = state.question
         missed = [kp for kp in question.key_points if kp.id not in state.covered]
         added = [kp for kp in question.key_points if kp.id in result.covered - before]
-        ack = replies.acknowledgement(self.words, added, result.said)
+        ack = replies.acknowledgement(self.words, added)
         if self.mode == "drill":
             feedback = replies.drill_feedback(ack, missed, question.id, state.index)
             follow = self._ask_next(transition=True)
@@ -182,16 +184,26 @@ class Interviewer:
         return Reply([Move("ack", self.words.pick(replies.THINKING_NUDGES))])
 
     def on_silence(self) -> Reply:
-        """The candidate has said nothing for a long while after a question."""
+        """The candidate has said nothing for a long while after a question: a hint the
+        first time, then an offer; never the end of the question (they say "skip" or
+        "next" to move on)."""
         state = self.current
         if state is None:
             return Reply()
         state.silences += 1
-        if state.best is not None:  # quiet after a follow-up: the question was answered
-            return self._ask_next("Let's leave that there.", transition=True)
-        if not state.hint_given:
+        if not state.hint_given and state.best is None:
             return self._hint("Take your time. Here's a hint to get you started:")
-        return self._ask_next("Let's leave that one.", transition=True)
+        return Reply([Move("hint", replies.SILENCE_OFFER, state.question.id, state.index,
+                           lead=self.words.pick(replies.THINKING_NUDGES))])
+
+    def interrupted(self, unheard: Move) -> Reply:
+        """The candidate spoke over a question (or the greeting before it) and said too
+        little to be answering it: the question again, in full."""
+        state = self.current
+        if state is None:
+            return Reply()
+        again = self._prompt_again(state)
+        return Reply([dataclasses.replace(again, lead="Let me say that again.")])
 
     def _hint(self, lead: str = "Here's a hint:") -> Reply:
         state = self.current
@@ -235,6 +247,16 @@ class Interviewer:
                         prompt.index, prompt.target)
         return Move(prompt.kind, prompt.text, prompt.question_id, prompt.index, prompt.target)
 
+    def _last_part_again(self, state: QuestionState) -> Move:
+        """"Can you repeat the last part": the last sentence of the question or follow-up
+        being answered (the whole of it when it is one sentence)."""
+        again = self._prompt_again(state)
+        sentences = [s for s in re.split(r"(?<=[.?!])\s+", again.core.strip()) if s]
+        if len(sentences) < 2:
+            return again
+        return dataclasses.replace(again, core=sentences[-1], lead="The last part was:",
+                                   ack="", transition="", label="")
+
     def on_intent(self, intent: Intent) -> Reply:
         """A command, spoken or sent as a `command` message; never scored."""
         state = self.current
@@ -251,6 +273,8 @@ class Interviewer:
             return Reply()
         if intent == "repeat":
             return Reply([self._prompt_again(state)])
+        if intent == "repeat_last":
+            return Reply([self._last_part_again(state)])
         if intent == "rephrase":
             return self._rephrase(state)
         if intent == "hint":

@@ -25,6 +25,9 @@ from server.turn import Turn, filler_text
 if TYPE_CHECKING:
     from server.session.conversation import Conversation
 
+#: Fewer words than this after cutting into a question are an aside, not an answer.
+ANSWER_MIN_WORDS = 6
+
 Answered = tuple[Reply | None, Synthesis | None, AsyncIterator[Move] | None]
 
 
@@ -38,6 +41,12 @@ async def answer(session: Conversation, turn_id: str, text: str, turn: Turn | No
     question = planner.question
     record = journal.add(TurnRecord(turn_id, "candidate", text, question.id if question else None))
     intent = detect_intent(text)
+    unheard, session.unheard_prompt = session.unheard_prompt, None
+    if intent is None and unheard is not None and len(text.split()) < ANSWER_MIN_WORDS:
+        # They cut into the question ("oh, sorry", "okay") and cannot have heard it:
+        # say it again rather than score a few words as the answer.
+        await journal.save_candidate_turn(record, turn, words, audio, kind="aside")
+        return planner.step(lambda policy: policy.interrupted(unheard)), None, None
     if intent is not None or question is None:  # a command is never scored
         await journal.save_candidate_turn(record, turn, words, audio,
                                           kind="command" if intent else "answer")

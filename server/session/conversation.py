@@ -61,6 +61,8 @@ SendBytes = Callable[[bytes], Awaitable[None]]
 Close = Callable[[int], Awaitable[None]]
 
 SILENCE_HINT_S = 15.0
+#: Moves the candidate answers: one cut short by a barge-in is offered again.
+PROMPT_KINDS = frozenset({"question", "followup", "hint"})
 #: Silence inside an answer after which the candidate hears "take your time" (the turn
 #: stays theirs: a thinking pause is held, server/audio/endpoint.py).
 THINKING_NUDGE_S = 8.0
@@ -118,6 +120,7 @@ class Conversation:
             end_check=engines.turn_end is not None),
             clock, next_turn_id=self.journal.new_turn_id, withdraw=self.transcriber.withdraw)
         self._checkpoint: Checkpoint | None = None
+        self.unheard_prompt: Move | None = None
         self._awaiting_since: float | None = None
 
     @property
@@ -307,6 +310,9 @@ class Conversation:
             log.info("session %s: dropped empty or invented transcript %r", self.session_id,
                      result.text)
             turn.drop_preview()
+            unheard, self.unheard_prompt = self.unheard_prompt, None
+            if unheard is not None:  # a noise cut the question off: say it again
+                await self._perform_locked(lambda policy: policy.interrupted(unheard))
             return
         words = p.marked_words([p.Word(word=w.word, start=float(w.start), end=float(w.end),
                                        probability=float(w.probability))
@@ -358,7 +364,9 @@ class Conversation:
     async def _perform(self, reply: Reply, prepared: Synthesis | None = None,
                        moves: AsyncIterator[Move] | None = None) -> None:
         self.speaker.change_rate(reply.rate_change)
-        await self.speaker.perform(moves or reply.moves, self._announce, prepared)
+        unheard = await self.speaker.perform(moves or reply.moves, self._announce, prepared)
+        #: A question the candidate spoke over: offered again unless they answer it.
+        self.unheard_prompt = next((m for m in unheard if m.kind in PROMPT_KINDS), None)
         if reply.moves and reply.moves[-1].kind in ("question", "followup", "hint"):
             now = self._clock.monotonic()
             self._awaiting_since = now

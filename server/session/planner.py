@@ -182,6 +182,4 @@ class ReplyPlanner:
 def _result(question: Question, content: ContentResult | None) -> AnswerResult:
     if content is None:
         return AnswerResult(frozenset(), 0.0, question.category)
-    said = {point.id: point.evidence for point in content.points
-            if point.covered and point.evidence}
-    return AnswerResult(content.covered_ids, content.content, question.category, said)
+    return AnswerResult(content.covered_ids, content.content, question.category)

@@ -80,9 +80,11 @@ class Speaker:
 
     async def perform(self, moves: AsyncIterator[Move] | Iterable[Move],
                       announce: Callable[[Move], p.Agent],
-                      prepared: Synthesis | None = None) -> None:
+                      prepared: Synthesis | None = None) -> list[Move]:
         """Say each move in turn; after a barge-in the rest is shown, not spoken over the
-        candidate. `announce` makes (and records) a move's `agent` message."""
+        candidate. `announce` makes (and records) a move's `agent` message. Returns the
+        moves cut short or not spoken at all."""
+        unheard: list[Move] = []
         interrupted = False
         position = -1
         stream = moves if isinstance(moves, AsyncIterator) else _iterate(moves)
@@ -91,6 +93,7 @@ class Speaker:
             synthesis = prepared if position == 0 else None
             if interrupted:
                 await self._send(announce(move))
+                unheard.append(move)
                 continue
             self._speech_task = asyncio.ensure_future(self._speak(announce(move), move, synthesis))
             self._first_running = position == 0 and self.voiced
@@ -101,12 +104,14 @@ class Speaker:
                 if not self._speech_task.cancelled() or (current and current.cancelling()):
                     raise  # this reply itself was cancelled (withdrawn, or the session ends)
                 interrupted = True
+                unheard.append(move)
             finally:
                 if position == 0:
                     self._first_running = False
                     self._first_heard_until = 0.0 if interrupted else self.heard_until
         if prepared is not None and position < 0:
             prepared.cancel()
+        return unheard
 
     async def _speak(self, agent: p.Agent, move: Move, synthesis: Synthesis | None) -> None:
         await self._send(agent)
