@@ -1,0 +1,168 @@
+"""The interviewer's replies to labeled answers: does the follow-up go after the most
+important point the answer missed, and does the acknowledgement credit only what was said?
+
+    python -m bench.dialogues --measure [--errors]
+
+Each answer is the first answer to its question in a fresh interview (`Interviewer`,
+`max_follow_ups` 2, the protocol's default), scored by the real `ContentScorer`, and the
+policy's reply taken as the session takes it (`server.session.planner._result` builds the
+`AnswerResult`, the scorer's evidence included). The answers: one partial answer per seed
+question (`bench.dialogues.SEED_PARTIALS`, labeled when written) and every hand-labeled
+answer of tests/data/coverage_tune*.yaml and coverage_holdout.yaml. Truth is the labels,
+never the scorer.
+
+* Follow-up: over the answers whose labels leave a weight-3 point uncovered, the reply's
+  first move must be a `followup` whose `target` is a labeled-missed point of the highest
+  missed weight.
+* Acknowledgement: the policy names the weightiest point this answer added (ties in bank
+  order: `replies.acknowledgement`), in the candidate's words or the point's `covered`.
+  An ack counts as a false credit when the labels say that point is not covered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.coverage import load_labeled
+from bench.dialogues import SEED_PARTIALS
+from server.bank import KeyPoint, Question, QuestionBank, load_bank
+from server.interviewer.moves import Move
+from server.interviewer.policy import Interviewer
+from server.interviewer.replies import echo
+from server.scoring.content import ContentResult, ContentScorer
+from server.session.planner import _result  # the session's own AnswerResult, evidence included
+
+#: Key point weight that marks an essential point.
+ESSENTIAL = 3
+
+
+@dataclass(frozen=True)
+class Labeled:
+    source: str  # "seed" or the labeled set's split
+    answer_id: str
+    question: Question
+    text: str
+    covered: frozenset[str]  # by the labels
+    labeled: frozenset[str]  # the points the labels speak about
+
+
+@dataclass(frozen=True)
+class Judged:
+    item: Labeled
+    content: ContentResult
+    move: Move
+    named: KeyPoint | None  # the point the acknowledgement names
+
+
+def labeled_answers(bank: QuestionBank) -> Iterator[Labeled]:
+    for number, seed in enumerate(SEED_PARTIALS, 1):
+        question = bank.get(seed.question_id)
+        assert question is not None, seed.question_id
+        yield Labeled("seed", f"seed-{number}-{seed.question_id}", question, seed.answer,
+                      seed.covered, frozenset(kp.id for kp in question.key_points))
+    for item in load_labeled():
+        question = bank.get(item["question_id"])
+        if question is None:
+            raise SystemExit(f"{item['id']}: unknown question {item['question_id']!r}")
+        labels = item["labels"]
+        yield Labeled(item.get("split", "?"), item["id"], question, item["answer"],
+                      frozenset(k for k, v in labels.items() if v["covered"]),
+                      frozenset(labels))
+
+
+def judge(scorer: ContentScorer, item: Labeled) -> Judged:
+    policy = Interviewer([item.question], "interview", max_follow_ups=2, seed=0)
+    policy.start()
+    content = scorer.score(item.question, item.text)
+    reply = policy.on_answer(_result(item.question, content))
+    covered = content.covered_ids
+    added = [kp for kp in item.question.key_points if kp.id in covered]
+    named = max(added, key=lambda kp: kp.weight) if added else None  # the policy's rule
+    return Judged(item, content, reply.moves[0], named)
+
+
+def names(move: Move, kp: KeyPoint, content: ContentResult) -> bool:
+    """The acknowledgement says this point: its `covered` wording or the evidence said back."""
+    evidence = next((p.evidence for p in content.points if p.id == kp.id), None) or ""
+    said = echo(evidence)
+    return kp.covered in move.ack or bool(said and said in move.ack)
+
+
+def print_measures(show_acks: bool = False) -> None:
+    bank = load_bank()
+    scorer = ContentScorer(_no_embedding)
+    judged = [judge(scorer, item) for item in labeled_answers(bank)]
+
+    aimed: dict[str, list[int]] = {}
+    misses: list[str] = []
+    false_credits: list[str] = []
+    acks: dict[str, list[int]] = {}
+    unrecovered: list[str] = []
+    for j in judged:
+        item, move = j.item, j.move
+        group = "seed" if item.source == "seed" else "labeled sets"
+        missed = [kp for kp in item.question.key_points
+                  if kp.id in item.labeled and kp.id not in item.covered]
+        if any(kp.weight >= ESSENTIAL for kp in missed):
+            top = max(kp.weight for kp in missed)
+            wanted = {kp.id for kp in missed if kp.weight == top}
+            aimed_right = move.kind == "followup" and move.target in wanted
+            aimed.setdefault(group, [0, 0])[0] += aimed_right
+            aimed[group][1] += 1
+            if not aimed_right:
+                credited = sorted(wanted & j.content.covered_ids)
+                if move.target in item.covered:
+                    why = f"the scorer missed {move.target}, which the labels say is stated"
+                elif credited:
+                    why = f"the scorer credited {', '.join(credited)}, which the labels deny"
+                else:
+                    why = "no follow-up" if move.kind != "followup" else "other"
+                if credited and move.target in item.covered:
+                    why += f"; and credited {', '.join(credited)}"
+                misses.append(f"{item.answer_id} ({item.question.id}): wanted "
+                              f"{'/'.join(sorted(wanted))}; got {move.kind} "
+                              f"{move.target or ''} [{why}]")
+        if j.named is not None:
+            counts = acks.setdefault(group, [0, 0])
+            counts[1] += 1
+            if not move.ack or not names(move, j.named, j.content):
+                unrecovered.append(f"{item.answer_id}: {j.named.id}: {move.ack!r}")
+            if j.named.id in item.labeled and j.named.id not in item.covered:
+                counts[0] += 1
+                false_credits.append(f"{item.answer_id} ({item.question.id}) names "
+                                     f"{j.named.id}: {move.ack!r}\n      answer: {item.text}")
+            if show_acks:
+                print(f"{item.answer_id}: {move.ack!r} ({j.named.id})")
+
+    rows = []
+    for group in ("seed", "labeled sets"):
+        hit, total = aimed.get(group, [0, 0])
+        bad, said = acks.get(group, [0, 0])
+        rows.append([group, f"{hit}/{total} ({100 * hit / total:.1f} %)" if total else "-",
+                     f"{bad} of {said}"])
+    hit = sum(v[0] for v in aimed.values())
+    total = sum(v[1] for v in aimed.values())
+    bad = sum(v[0] for v in acks.values())
+    said = sum(v[1] for v in acks.values())
+    rows.append(["**all**", f"**{hit}/{total} ({100 * hit / total:.1f} %)**", f"**{bad} of {said}**"])
+    from bench.harness import markdown_table
+
+    print("## The interviewer's replies against hand labels\n")
+    print(f"{len(judged)} answers ({sum(j.item.source == 'seed' for j in judged)} seed partials, "
+          f"the rest from tests/data/coverage_*.yaml)\n")
+    print(markdown_table(["answers", "follow-up aimed at a missed essential point (target >= 90 %)",
+                          "acks naming a point the labels say is not covered (target 0)"], rows))
+    print("\n### Follow-up misses\n")
+    print("\n".join(f"* {m}" for m in misses) or "none")
+    print("\n### Acknowledgements that credit an unstated point\n")
+    print("\n".join(f"* {m}" for m in false_credits) or "none")
+    if unrecovered:
+        print("\n### Acknowledgements that do not name the point the rule picks (check)\n")
+        print("\n".join(f"* {m}" for m in unrecovered))
+
+
+def _no_embedding(texts: Sequence[str]) -> np.ndarray:
+    raise AssertionError("bank questions are judged by claims, never embedded")
