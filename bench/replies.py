@@ -31,7 +31,6 @@ from bench.dialogues import SEED_PARTIALS
 from server.bank import KeyPoint, Question, QuestionBank, load_bank
 from server.interviewer.moves import Move
 from server.interviewer.policy import Interviewer
-from server.interviewer.replies import echo
 from server.scoring.content import ContentResult, ContentScorer
 from server.session.planner import _result  # the session's own AnswerResult, evidence included
 
@@ -85,10 +84,8 @@ def judge(scorer: ContentScorer, item: Labeled) -> Judged:
 
 
 def names(move: Move, kp: KeyPoint, content: ContentResult) -> bool:
-    """The acknowledgement says this point: its `covered` wording or the evidence said back."""
-    evidence = next((p.evidence for p in content.points if p.id == kp.id), None) or ""
-    said = echo(evidence)
-    return kp.covered in move.ack or bool(said and said in move.ack)
+    """The acknowledgement says this point: its authored `covered` wording."""
+    return kp.covered in move.ack
 
 
 def print_measures(show_acks: bool = False) -> None:
