@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import websockets
 
 from server.audio.endpoint import Ending, EndpointSettings, classify_ending, required_silence
+from tests.conftest import need, word_error_rate
 from tests.test_roundtrip import Recorder, stream
 
 pytestmark = pytest.mark.slow
@@ -169,3 +171,40 @@ async def test_going_on_right_after_the_turn_ended_withdraws_the_reply(make_serv
     assert not set(resumed["withdrawn"]) & set(ids), ids
     answers = [t for t in stored["turns"] if t["speaker"] == "candidate"]
     assert len(answers) == 1 and "variance" in answers[0]["text"].lower(), answers
+
+
+JFK = Path(__file__).resolve().parents[2] / "shared" / "data" / "jfk.flac"
+JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
+            "ask what you can do for your country.")
+
+
+async def test_a_real_recording_with_pauses_is_one_turn_and_stored_whole(server) -> None:
+    """The JFK clip has a 1.1 s pause after "ask not": the turn ended there (Whisper wrote
+    "S not") and a follow-up was sent, then withdrawn. Now the turn holds to the end, and
+    the stored transcript is the one-pass transcription of the whole answer."""
+    need(JFK.is_file(), f"the recording is not at {JFK} (the shared data folder)")
+    from faster_whisper import decode_audio
+
+    clip = np.asarray(decode_audio(str(JFK), sampling_rate=16000), dtype=np.float32)
+    async with websockets.connect(server.ws_url, max_size=None) as ws:
+        rec = Recorder(ws)
+        info_and_question = await _start(ws, rec)
+        assert info_and_question
+        info = next(m for m in rec.messages if m["type"] == "session")
+        await stream(ws, clip)
+        spoken_until = time.monotonic()
+        tail = asyncio.create_task(stream(ws, np.zeros(16000 * 6, dtype=np.float32)))
+        final = await rec.wait(lambda m: m["type"] == "transcript" and m["final"], 30)
+        await asyncio.sleep(4.0)  # the one-pass transcription runs after the reply
+        tail.cancel()
+    assert final["_t"] >= spoken_until - 0.6, "the turn ended inside the speech"
+    assert not [m for m in rec.messages if m["type"] == "turn_resumed"]
+    assert len([m for m in rec.messages if m["type"] == "transcript" and m["final"]]) == 1
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        stored = (await client.get(f"/api/sessions/{info['session_id']}",
+                                   params={"token": info["token"]})).json()
+    [answer] = [t for t in stored["turns"] if t["speaker"] == "candidate"]
+    live_wer = word_error_rate(JFK_TEXT, final["text"])
+    stored_wer = word_error_rate(JFK_TEXT, answer["text"])
+    print(f"JFK word error rate: live pieces {live_wer:.3f}, stored {stored_wer:.3f}")
+    assert stored_wer <= 0.05, answer["text"]
