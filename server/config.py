@@ -61,8 +61,14 @@ class Settings(BaseSettings):
     vad_threshold: float = 0.5
     #: Silence after a finished sentence that ends the candidate's turn.
     endpoint_silence_ms: int = 500
-    #: Silence after an unfinished clause ("and the second reason is...") before the turn ends.
-    endpoint_thinking_ms: int = 2800
+    #: Silence after a finished sentence that also sounds finished (the turn-end model):
+    #: the quick reply. Measured on bench/turns.py: 0.2-0.3 s all end at ~0.35 s, when
+    #: the last piece's words are in.
+    endpoint_sure_ms: int = 300
+    #: Silence after an unfinished clause ("and the second reason is...") before the turn
+    #: ends, when it sounded final anyway or there is no turn-end model; one that also
+    #: sounds unfinished is a thinking pause, held (with "take your time" at 8 s).
+    endpoint_thinking_ms: int = 6000
     #: Silence right after a question before the candidate has said anything.
     endpoint_first_words_ms: int = 4500
     #: Speech starting this soon after the interviewer took the turn carries the

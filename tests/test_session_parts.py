@@ -72,7 +72,7 @@ async def test_a_thinking_pause_mid_clause_is_held_and_the_answer_kept_whole(ses
     h = await session()
     await h.say("The first reason is that the model is too simple, and")
     await h.pause(2.5)
-    assert not _finals(h)  # an unfinished clause waits (endpoint_thinking_ms 2.8 s)
+    assert not _finals(h)  # an unfinished clause waits (a thinking pause)
     await h.say("the second is that the data is noisy.")
     await h.pause(1.5)
     [final] = _finals(h)

@@ -112,6 +112,7 @@ class Conversation:
         self.listener = Listener(engines.vad, ListenerSettings(
             endpoint=EndpointSettings(
                 finished_silence_s=settings.endpoint_silence_ms / ms,
+                sure_silence_s=settings.endpoint_sure_ms / ms,
                 unknown_silence_s=max(settings.endpoint_silence_ms / ms, 1.2),
                 unfinished_silence_s=settings.endpoint_thinking_ms / ms,
                 opening_silence_s=settings.endpoint_first_words_ms / ms),
