@@ -61,10 +61,10 @@ class Settings(BaseSettings):
     vad_threshold: float = 0.5
     #: Silence after a finished sentence that ends the candidate's turn.
     endpoint_silence_ms: int = 500
-    #: Silence after a finished sentence that also sounds finished (the turn-end model):
-    #: the quick reply. Measured on bench/turns.py: 0.2-0.3 s all end at ~0.35 s, when
-    #: the last piece's words are in.
-    endpoint_sure_ms: int = 300
+    #: Silence after a finished sentence that also sounds finished (the turn-end model).
+    #: 300 ms measured 493 ms median to the reply (bench.latency) but closed 4 of 10
+    #: multi-sentence answers at a pause between sentences; 500 ms closed none.
+    endpoint_sure_ms: int = 500
     #: Silence after an unfinished clause ("and the second reason is...") before the turn
     #: ends, when it sounded final anyway or there is no turn-end model; one that also
     #: sounds unfinished is a thinking pause, held (with "take your time" at 8 s).

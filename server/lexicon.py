@@ -54,7 +54,7 @@ DANGLING: frozenset[str] = frozenset({
     "when", "while", "if", "than", "as",
     # articles, prepositions, possessives: the noun is still to come
     "the", "a", "an", "of", "to", "for", "with", "in", "on", "by", "into", "from", "about",
-    "at", "between", "via", "per", "whether", "my", "our", "their", "its", "your", "like",
+    "at", "via", "per", "whether", "my", "our", "their", "its", "your", "like",
     "very",
     # verbs and subjects with their complement still to come
     "is", "are", "was", "were", "be", "we", "i", "you", "it's", "there's",

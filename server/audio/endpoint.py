@@ -89,7 +89,7 @@ class EndpointSettings:
     doubt_p: float = 0.2
     #: A finished sentence said as if more were coming ("...the first reason." with a
     #: level, thinking tone): the wait of an unknown ending at least.
-    doubtful_silence_s: float = 1.6
+    doubtful_silence_s: float = 1.2
     #: Words that dangle and speech that sounds unfinished: a thinking pause, held
     #: (the session says "take your time" at `THINKING_NUDGE_S`); past this the answer
     #: so far is taken as the answer.
