@@ -75,6 +75,7 @@ class Turn:
     onset_wall: float = 0.0  # monotonic clock at the first speech onset
     #: The turn-end model's verdict on the current pause: (its silence start, P(finished)).
     end_check: tuple[float, float] | None = None
+    end_check_asked: float | None = None  # the pause the model was last asked about
     #: The pause (its silence start) the candidate was told "take your time" in.
     nudged_at: float | None = None
 

@@ -192,6 +192,10 @@ class PieceTranscriber:
         turn.text_hint = text
         self._caption(turn, text)
 
+    def idle(self) -> bool:
+        """No transcription waiting, of any session."""
+        return self.scheduler.backlog() == 0
+
     async def whole(self, turn: Turn, audio: np.ndarray) -> Transcription | None:
         """The whole answer transcribed in one pass: pieces cut at pauses lose the words'
         context (the JFK clip's "ask not" came back "S not." from its piece, "ask not"
