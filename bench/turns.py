@@ -474,6 +474,8 @@ SETTINGS: dict[str, tuple[bool, dict[str, float]]] = {
     "words only, 0.5 s, 6 s unfinished": (False, {"finished_silence_s": 0.5,
                                                   "sure_silence_s": 0.5}),
     "words only, 0.3 s": (False, {"finished_silence_s": 0.3, "sure_silence_s": 0.3}),
+    "fused, 0.5 s (shipped defaults)": (True, {"finished_silence_s": 0.5,
+                                               "sure_silence_s": 0.5}),
     "fused, sure 0.3 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.3}),
     "fused, sure 0.25 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.25}),
     "fused, sure 0.2 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.2}),
@@ -485,7 +487,8 @@ async def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--voices", default="piper,espeak")
     parser.add_argument("--quick", action="store_true", help="4 scripts of each kind")
-    parser.add_argument("--only", help="run only the settings whose name contains this")
+    parser.add_argument("--only", help="run only the settings whose name contains one of "
+                                       "these (comma-separated)")
     parser.add_argument("--unfinished-s", type=float, default=None,
                         help="override the wait after an unfinished clause")
     parser.add_argument("--trace", type=Path, help="write each outcome as JSON lines here")
@@ -514,7 +517,7 @@ async def main(argv: list[str] | None = None) -> int:
     base = EndpointSettings(unknown_silence_s=1.2, unfinished_silence_s=6.0,
                             opening_silence_s=4.5)
     for name, (model_on, fields) in SETTINGS.items():
-        if args.only and args.only not in name:
+        if args.only and not any(part in name for part in args.only.split(",")):
             continue
         if args.unfinished_s is not None:
             fields = fields | {"unfinished_silence_s": args.unfinished_s}

@@ -16,7 +16,7 @@ from server.scoring.content import ContentResult, ContentScorer, PointCoverage
 from server.scoring.delivery import DeliveryMetrics, TimedWord, measure
 from server.scoring.overall import Assessment, assess
 from server.session.transcriber import settled
-from server.turn import Turn, filler_text
+from server.turn import Turn, done_text, filler_text
 
 #: Content scoring's CPU cost, roughly (1.3 s for 9,000 characters on one core): how
 #: the fair lane tells a long text from an ordinary answer before it runs.
@@ -69,6 +69,16 @@ class Assessor:
             self._owner(), self.scorer.score, question, text, coverage,
             cost_s=len(text) * SCORING_S_PER_CHAR, urgent=urgent)
         return result
+
+    async def score_so_far(self, question: Question | None, turn: Turn) -> None:
+        """Score the words so far and forget the result: for a question the learned
+        matcher judges, the scorer keeps their span embeddings, so the score at the end
+        of the turn only embeds the last words. A question judged by claims alone has
+        nothing to keep, so it is not pre-scored."""
+        text = done_text(turn)
+        if question is not None and text and self.embeds(question) \
+                and turn.silence_since is None:  # in a pause, the preview scores instead
+            await self.content(question, text, urgent=False)
 
     def keep(self, question: Question, content: ContentResult) -> None:
         self._coverage[question.id] = content.points

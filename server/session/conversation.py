@@ -107,7 +107,7 @@ class Conversation:
         self.transcriber = PieceTranscriber(
             scheduler, key=lambda: self.session_id, language=lambda: self.options.language,
             question=lambda: self.planner.question, beam_size=settings.stt_beam_size,
-            on_landed=self._piece_landed, caption=self._caption)
+            on_landed=self._piece_landed, caption=self._send_caption)
         ms = 1000
         self.listener = Listener(engines.vad, ListenerSettings(
             endpoint=EndpointSettings(
@@ -220,7 +220,7 @@ class Conversation:
                 self._spawn_send(p.Vad(state="silence", t=event.t), "vad")
             elif isinstance(event, PieceCut):
                 self.transcriber.submit(event.turn, event.piece, event.audio, event.previous,
-                                        urgent=functools.partial(self._quiet, event.turn))
+                                        urgent=functools.partial(self.listener.quiet, event.turn))
             elif isinstance(event, EndCheckDue):
                 self.tasks.spawn(self._check_end(event), "end-check")
             elif isinstance(event, PartialDue):
@@ -242,36 +242,17 @@ class Conversation:
         event.turn.end_check = (event.silence_since, probability)
         self._dispatch(self.listener.reweigh(event.turn))
 
-    def _quiet(self, turn: Turn) -> bool:
-        """The candidate is quiet or the turn is over: its reply may wait on its pieces."""
-        return self.listener.turn is not turn or turn.silence_since is not None
-
     def _piece_landed(self, turn: Turn, piece: Piece) -> None:
         if self.listener.turn is turn:
-            self._caption(turn, done_text(turn))
+            self.transcriber.caption(turn, done_text(turn))
         if turn.silence_since is None:  # still speaking: score the words so far
-            self.tasks.spawn(self._score_so_far(turn), "pre-score")
+            self.tasks.spawn(self.assessor.score_so_far(self.planner.question, turn),
+                             "pre-score")
         else:
             self._dispatch(self.listener.reweigh(turn))
 
-    def _caption(self, turn: Turn, text: str) -> None:
-        """A partial transcript, unless it says less than the last one. Pieces landing
-        caption too: under load the partials (last in the scheduler's line) can starve
-        for a whole answer (measured, eight sessions: first caption 11-12 s in)."""
-        if len(text) <= len(turn.caption):
-            return
-        turn.caption = text
+    def _send_caption(self, turn: Turn, text: str) -> None:
         self._spawn_send(p.Transcript(turn_id=turn.turn_id, text=text, final=False), "caption")
-
-    async def _score_so_far(self, turn: Turn) -> None:
-        """Score the words so far and forget the result: for a question the learned
-        matcher judges, the scorer keeps their span embeddings, so the score at the end
-        of the turn only embeds the last words. A question judged by claims alone has
-        nothing to keep, so it is not pre-scored."""
-        question, text = self.planner.question, done_text(turn)
-        if question is not None and text and self.assessor.embeds(question) \
-                and turn.silence_since is None:  # in a pause, the preview scores instead
-            await self.assessor.content(question, text, urgent=False)
 
     def _ended(self, event: TurnEnded) -> None:
         self.transcriber.turn_ended(event.turn)

@@ -116,6 +116,10 @@ class Listener:
     def audio_between(self, start_t: float, end_t: float) -> np.ndarray:
         return self._input.between(self._input.index(start_t), self._input.index(end_t))
 
+    def quiet(self, turn: Turn) -> bool:
+        """The candidate is quiet or the turn is over: its reply may wait on its pieces."""
+        return self.turn is not turn or turn.silence_since is not None
+
     def forget_ended(self) -> None:
         """The turn just ended stays over (the client acted on the reply, or the session
         is done): its audio goes."""
