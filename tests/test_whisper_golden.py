@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, need
+from tests.conftest import ROOT
 
 JFK = ROOT.parent / "shared" / "data" / "jfk.flac"
 GOLDEN = ROOT / "tests" / "data" / "whisper_golden.json"
@@ -63,7 +63,8 @@ def _audio() -> np.ndarray:
 
 @pytest.mark.slow
 def test_every_road_gives_the_stored_text_and_word_timings() -> None:
-    need(JFK.is_file(), f"the golden recording is not at {JFK} (the shared data folder)")
+    if not JFK.is_file():  # data beside the checkout, not a part the test command installs
+        pytest.skip(f"the golden recording is not at {JFK} (the shared data folder)")
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     got = outputs(_audio())
     assert set(got) == set(expected)
