@@ -5,8 +5,8 @@ transcribed as soon as it is cut, so when the turn ends only its last phrase is
 still to be transcribed, however long the answer was. Pieces are never thrown
 away: a pause that turns out not to end the turn is still a good place to cut.
 
-This module holds the turn's state and the pure joining of its pieces; the
-conversation decides when to cut and schedules the work.
+This module holds the turn's state and the pure joining of its pieces; the listener
+(server/session/listener.py) decides when to cut, the piece transcriber schedules the work.
 """
 
 from __future__ import annotations

@@ -14,10 +14,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-# Fillers and the words a clause cannot end on are defined once, in server/lexicon.py;
-# FILLERS stays importable from here (server/turn.py reads it from this module).
+# The words a clause cannot end on (fillers among them) are defined once, in lexicon.py.
 from server.lexicon import DANGLING as _DANGLING
-from server.lexicon import FILLERS as FILLERS
 
 
 class Ending(Enum):
