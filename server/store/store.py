@@ -158,7 +158,9 @@ class SessionStore:
         values = {"question_id": question_id, "category": category, "prompt": prompt,
                   "asked_at": _now()}
         upsert = self._insert(questions).values(session_id=session_id, index=index, **values)
-        async with self.engine.begin() as conn:
+        # One writer per session at a time, as for turns: SQLite refuses a second writer
+        # ("database is locked"), and the kill -9 test lost a question row that way.
+        async with self._lock(session_id), self.engine.begin() as conn:
             await conn.execute(upsert.on_conflict_do_update(
                 index_elements=[questions.c.session_id, questions.c.index], set_=values))
             await self._touch(conn, session_id)
