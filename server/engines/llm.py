@@ -55,7 +55,8 @@ class TurnWording(BaseModel):
     @field_validator("acknowledgement")
     @classmethod
     def _ack(cls, value: str | None) -> str | None:
-        return None if value is None else _speakable_sentence(value, 30)
+        # At most a dozen words, as the rule wording (replies.ACK_MAX_WORDS): a backchannel.
+        return None if value is None else _speakable_sentence(value, 12)
 
     @field_validator("follow_up")
     @classmethod
