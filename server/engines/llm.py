@@ -208,12 +208,25 @@ class ChatLLM:
                 # SDK's typed `response_format` has no place for.
                 response_format = self._response_format()
                 body = None if response_format is None else {"response_format": response_format}
-                stream = await self._client.chat.completions.create(
-                    model=self.model, messages=cast("list[ChatCompletionMessageParam]", messages),
-                    stream=True, temperature=0.4, max_tokens=self.max_tokens, extra_body=body)
-                async for chunk in stream:
-                    if chunk.choices and chunk.choices[0].delta.content:
-                        fields.feed(chunk.choices[0].delta.content)
+                # Past the turn's deadline no field is used: the stream stops there rather
+                # than go on writing up to max_tokens, which held the next turns of a
+                # shared llama.cpp server behind it (bench.llm_parts: a reply ran 66 s).
+                stream = None
+                try:
+                    async with asyncio.timeout(self.timeout_s):
+                        stream = await self._client.chat.completions.create(
+                            model=self.model,
+                            messages=cast("list[ChatCompletionMessageParam]", messages),
+                            stream=True, temperature=0.4, max_tokens=self.max_tokens,
+                            extra_body=body)
+                        async for chunk in stream:
+                            if chunk.choices and chunk.choices[0].delta.content:
+                                fields.feed(chunk.choices[0].delta.content)
+                finally:
+                    if stream is not None:  # the connection goes back (the server stops)
+                        await stream.close()
+            except TimeoutError:
+                error = f"stream cut at the {self.timeout_s:g} s deadline"
             except Exception as exc:  # any failure means: rule-based wording this turn
                 error = f"{type(exc).__name__}: {str(exc)[:200]}"
             fields.finish(error)
