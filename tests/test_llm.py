@@ -137,8 +137,10 @@ async def test_session_carries_on_with_the_llm(make_server, llama_server, max_to
             scores += [m for m in seen if m["type"] == "score"]
         await ws.send(json.dumps({"type": "stop"}))
         summary = (await recv_all_until(ws, lambda m: m["type"] == "summary"))[-1]
-    assert len(scores) == 3 and all(s["feedback"] for s in scores)
-    assert scores[1]["overall"] < 100  # the injection changed nothing
+    # The rule feedback first; the LLM's, when valid and in time, as a second `score`.
+    latest = list({s["turn_id"]: s for s in scores}.values())
+    assert len(latest) == 3 and all(s["feedback"] for s in latest)
+    assert all(s["overall"] < 100 for s in scores if s["turn_id"] == latest[1]["turn_id"])
     worded = [m for m in agents if m.get("source") in ("llm", "rules")]
     assert worded, "no move went through the LLM path"
     for message in worded:

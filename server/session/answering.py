@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from server import protocol as p
+from server.engines.llm import FieldStream
 from server.engines.stt import Transcription
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import Move, Reply
 from server.scoring.content import ContentResult
+from server.scoring.delivery import DeliveryMetrics
 from server.session.assessor import VERBATIM_WAIT_S
 from server.session.journal import TurnRecord
 from server.session.planner import Ready
@@ -71,10 +73,14 @@ async def answer(session: Conversation, turn_id: str, text: str, turn: Turn | No
         wait = VERBATIM_WAIT_S if ready is None or ready.synthesis is None else 0.0
         fillers, late = await assessor.fillers(turn, verbatim, wait)
         metrics = assessor.delivery(turn, words, text, fillers) if spoken else None
-        feedback = (planner.count(await wording.get("feedback", deadline))
-                    if wording is not None else None)
-        record.score = assessor.score(turn_id, question, content, metrics, feedback)
+        # The rule feedback now; the LLM's, when it comes, replaces it on the card (a
+        # second `score` for the turn): the spoken reply does not wait for it (it did,
+        # 3.7 s median with SmolLM2, bench.llm_parts).
+        record.score = assessor.score(turn_id, question, content, metrics)
         await session.send(record.score)
+        if wording is not None:
+            session.tasks.spawn(_worded_feedback(session, record, turn, words, wording,
+                                                 deadline, content, metrics), "feedback")
     # Committed before the interviewer moves on: a crash now loses nothing said.
     # Shielded and among the journal's writes: a `stop` right after the score cancels
     # this reply, but the session's end waits for the row instead of losing it. The
@@ -92,6 +98,20 @@ async def answer(session: Conversation, turn_id: str, text: str, turn: Turn | No
                             "fillers")
     moves = planner.worded_moves(reply, wording, deadline) if wording is not None else None
     return reply, prepared, moves
+
+
+async def _worded_feedback(session: Conversation, record: TurnRecord, turn: Turn | None,
+                           words: list[p.Word], wording: FieldStream, deadline: float,
+                           content: ContentResult, metrics: DeliveryMetrics | None) -> None:
+    """The LLM's feedback for the score card, if it comes in valid and in time."""
+    worded = session.planner.count(await wording.get("feedback", deadline))
+    question = session.bank.get(record.question_id or "")
+    if not worded or question is None or record.withdrawn:
+        return
+    record.score = session.assessor.score(record.turn_id, question, content, metrics, worded)
+    await session.send(record.score)
+    await session.journal.saved()
+    await session.journal.save_candidate_turn(record, turn, words, None)
 
 
 async def _store_whole(session: Conversation, record: TurnRecord, turn: Turn,
