@@ -401,6 +401,8 @@ function readSetup() {
     sample_rate: CAPTURE_RATE,
     language: ui.language.value || START.defaults.language,
     tts: ui.tts.checked,
+    // Push to talk: the release ends the turn, not a pause while the key is held.
+    turn_end: viva.talkMode === 'ptt' ? 'client' : 'auto',
   };
   if (mode === Mode.INTERVIEW) opts.num_questions = startInt('num_questions', ui.numQuestions.value);
   const boxes = /** @type {HTMLInputElement[]} */ ([...ui.categoryList.querySelectorAll('input[type="checkbox"]')]);

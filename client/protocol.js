@@ -100,7 +100,7 @@ export const WordMark = Object.freeze({
 export const MESSAGES = deepFreeze({
   client: {
     start: {
-      fields: ['mode', 'question_ids', 'categories', 'difficulty', 'num_questions', 'max_follow_ups', 'sample_rate', 'language', 'tts', 'resume'],
+      fields: ['mode', 'question_ids', 'categories', 'difficulty', 'num_questions', 'max_follow_ups', 'sample_rate', 'language', 'tts', 'turn_end', 'resume'],
       required: [],
       defaults: {
         mode: 'interview',
@@ -109,10 +109,12 @@ export const MESSAGES = deepFreeze({
         sample_rate: 16000,
         language: 'en',
         tts: true,
+        turn_end: 'auto',
       },
       enums: {
         mode: ['interview', 'drill'],
         difficulty: ['easy', 'medium', 'hard'],
+        turn_end: ['auto', 'client'],
       },
       ranges: {
         num_questions: [1, 50],
@@ -251,6 +253,7 @@ function deepFreeze(value) {
  * @property {number} [sample_rate]
  * @property {string} [language]
  * @property {boolean} [tts]
+ * @property {'auto' | 'client'} [turn_end]
  * @property {ResumeRequest | null} [resume]
  */
 /**

@@ -57,6 +57,9 @@ class Start(_ClientMessage):
     sample_rate: int = 16000
     language: str = "en"
     tts: bool = True
+    #: Who ends a spoken turn: `auto`, the server's endpointer at a pause; `client`, only
+    #: `end_turn` (push to talk: a pause while the key is held is not the end).
+    turn_end: Literal["auto", "client"] = "auto"
     resume: ResumeRequest | None = None
 
 

@@ -234,6 +234,16 @@ async def test_under_load_a_piece_not_started_is_merged_into_the_next(session: S
                                    "and the second is that the data is noisy.")
 
 
+async def test_push_to_talk_turns_end_on_the_release_only(session: Starter) -> None:
+    h = await session(turn_end="client")
+    await h.say(FINISHED)
+    await h.pause(3.0)  # six times the usual wait: still the candidate's turn
+    assert not _finals(h)
+    await h.conversation.handle_message(p.EndTurn())
+    await h.pause(0.3)
+    assert _finals(h)[-1].text == FINISHED
+
+
 async def test_a_long_silence_after_a_question_gets_a_hint_not_an_end(session: Starter) -> None:
     h = await session()
     await h.pause(16.0)

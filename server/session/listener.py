@@ -103,6 +103,8 @@ class Listener:
         #: Set by the session while the reply to the turn just ended is still sounding
         #: its first move: speech now carries the turn on, however long the pause was.
         self.keep_ended = False
+        #: Only `end_turn` ends a turn (push to talk): pauses still cut pieces.
+        self.client_ends_turn = False
         self._events: list[ListenerEvent] = []
 
     def begin(self, sample_rate: int) -> None:
@@ -226,7 +228,7 @@ class Listener:
         # Not while the VAD is weighing an onset: the frames of this chunk already
         # processed may be the next sentence starting (seen: turns ended 0.09 s after
         # the candidate went on, then taken back).
-        if silent_for >= required and not self._vad.onset_pending:
+        if silent_for >= required and not self._vad.onset_pending and not self.client_ends_turn:
             log.info("session %s: turn %s ends after %.2f s of silence on %r", self.name,
                      turn.turn_id, silent_for, hint[-60:])
             self._end(reopenable=True)

@@ -30,6 +30,7 @@ def _begin(session: Conversation, start: p.Start, session_id: str, token: str,
            questions: list[Question]) -> None:
     session.options = start
     session.speaker.voiced = start.tts
+    session.listener.client_ends_turn = start.turn_end == "client"
     session.listener.begin(start.sample_rate)
     session.journal.session_id, session.journal.token = session_id, token
     reserve = (session.bank.filter(start.categories, start.difficulty)
