@@ -83,11 +83,10 @@ class EndpointSettings:
     #: `sure_p`): the reply comes this soon.
     sure_silence_s: float = 0.7
     sure_p: float = 0.5
-    #: Below this probability the speaker sounds mid-thought, whatever the words say.
+    #: Below this probability the speaker sounds mid-thought: words without a final
+    #: stop are then a thinking pause. (A finished sentence that sounds doubtful waited
+    #: 1.2 s; on bench/turns.py that prevented no cut-in, so it ends as any other.)
     doubt_p: float = 0.2
-    #: A finished sentence said as if more were coming ("...the first reason." with a
-    #: level, thinking tone): the wait of an unknown ending at least.
-    doubtful_silence_s: float = 1.2
     #: Words that dangle and speech that sounds unfinished: a thinking pause, held
     #: (the session says "take your time" at `THINKING_NUDGE_S`); past this the answer
     #: so far is taken as the answer.
@@ -99,6 +98,16 @@ class EndpointSettings:
     #: A finished sentence shorter than this is more often an opener ("Good question.",
     #: "Well, the key idea is attention.") than a whole answer: it gets the unknown wait.
     brief_words: int = 7
+
+
+def hears_the_model(text: str, settings: EndpointSettings) -> bool:
+    """Whether the turn-end model's verdict can change the wait after these words: a
+    complete sentence of some length ends at `finished_silence_s` however it sounded
+    (unless a quicker `sure_silence_s` is set), so the model is not asked (it costs
+    10-80 ms of CPU a pause, 0.24 s of the median reply at eight sessions)."""
+    words = len(_WORD.findall(text.lower()))
+    return not (classify_ending(text) is Ending.FINISHED and words >= settings.brief_words
+                and settings.sure_silence_s >= settings.finished_silence_s)
 
 
 def required_silence(text: str, settings: EndpointSettings,
@@ -118,8 +127,6 @@ def required_silence(text: str, settings: EndpointSettings,
         if sounds_unfinished:
             return max(settings.thinking_silence_s, settings.unfinished_silence_s)
         return settings.unfinished_silence_s
-    if sounds_doubtful:  # a finished sentence said as if more were coming
-        return max(settings.doubtful_silence_s, settings.unknown_silence_s)
     brief = words < settings.brief_words
     if ending is Ending.FINISHED:
         if complete is not None and complete >= settings.sure_p and not brief:

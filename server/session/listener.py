@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from server.audio.endpoint import EndpointSettings, required_silence
+from server.audio.endpoint import EndpointSettings, hears_the_model, required_silence
 from server.audio.pcm import TARGET_RATE, SampleBuffer, StreamingResampler
 from server.audio.vad import FRAME_S, SpeechProbabilityModel, StreamingVad, VadFrame
 from server.session.clock import Clock
@@ -199,8 +199,9 @@ class Listener:
         and end the turn once the silence is as long as the words so far call for."""
         assert turn.silence_since is not None
         silent_for = now_t - turn.silence_since
-        if self.settings.end_check and silent_for >= END_CHECK_AFTER_S \
-                and turn.end_check_asked != turn.silence_since:
+        if self.settings.end_check and silent_for >= END_CHECK_AFTER_S and turn.transcribed \
+                and turn.end_check_asked != turn.silence_since \
+                and hears_the_model(done_text(turn), self.endpoint):
             turn.end_check_asked = turn.silence_since
             self._events.append(EndCheckDue(turn, turn.silence_since, self.audio_between(
                 max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
