@@ -20,7 +20,7 @@ from server.scoring.delivery import DeliveryMetrics
 from server.session.assessor import VERBATIM_WAIT_S
 from server.session.journal import TurnRecord
 from server.session.planner import Ready
-from server.session.transcriber import verbatim_text
+from server.session.transcriber import protocol_words, verbatim_text
 from server.speaking import Synthesis
 from server.turn import Turn, filler_text
 
@@ -122,9 +122,7 @@ async def _store_whole(session: Conversation, record: TurnRecord, turn: Turn,
     question = session.bank.get(record.question_id or "")
     if whole is None or question is None or whole.text == record.text:
         return
-    marked = p.marked_words([p.Word(word=w.word, start=float(w.start), end=float(w.end),
-                                    probability=float(w.probability)) for w in whole.words],
-                            turn.segments)
+    marked = protocol_words(whole, turn.segments)
     content = await session.assessor.content(question, whole.text, urgent=False) or live
     # Fillers as the live score counted them (the verbatim passes of the pieces).
     metrics = session.assessor.delivery(turn, marked, whole.text, filler_text(turn))

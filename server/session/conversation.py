@@ -49,7 +49,7 @@ from server.session.listener import Listener, ListenerSettings
 from server.session.planner import PlannerState, ReplyPlanner
 from server.session.speaker import Speaker
 from server.session.tasks import SessionTasks
-from server.session.transcriber import PieceTranscriber, Scheduler, settled
+from server.session.transcriber import PieceTranscriber, Scheduler, protocol_words, settled
 from server.speaking import Synthesis
 from server.store import SessionStore
 from server.turn import Piece, Turn, done_text, join_pieces
@@ -296,9 +296,7 @@ class Conversation:
             if unheard is not None:  # a noise cut the question off: say it again
                 await self._perform_locked(lambda policy: policy.interrupted(unheard))
             return
-        words = p.marked_words([p.Word(word=w.word, start=float(w.start), end=float(w.end),
-                                       probability=float(w.probability))
-                                for w in result.words], turn.segments)
+        words = protocol_words(result, turn.segments)
         await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=True,
                                      words=words))
         await self._respond(turn.turn_id, result.text, turn, words, spoken=True, audio=audio)

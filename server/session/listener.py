@@ -199,12 +199,6 @@ class Listener:
         and end the turn once the silence is as long as the words so far call for."""
         assert turn.silence_since is not None
         silent_for = now_t - turn.silence_since
-        if self.settings.end_check and silent_for >= END_CHECK_AFTER_S and turn.transcribed \
-                and turn.end_check_asked != turn.silence_since \
-                and hears_the_model(done_text(turn), self.endpoint):
-            turn.end_check_asked = turn.silence_since
-            self._events.append(EndCheckDue(turn, turn.silence_since, self.audio_between(
-                max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
         if turn.uncommitted_speech:
             if turn.speech_in(turn.commit_t, now_t) >= MIN_PIECE_S:
                 self._cut(turn, now_t)
@@ -212,6 +206,12 @@ class Listener:
                 self._cut(turn, now_t, speculative=True)
         if turn.transcribed:
             hint = done_text(turn)  # the freshest words: they end at this very silence
+            if self.settings.end_check and silent_for >= END_CHECK_AFTER_S \
+                    and turn.end_check_asked != turn.silence_since:
+                turn.end_check_asked = turn.silence_since  # asked, or not needed, once a pause
+                if hears_the_model(hint, self.endpoint):
+                    self._events.append(EndCheckDue(turn, turn.silence_since, self.audio_between(
+                        max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
         elif silent_for < self.endpoint.unfinished_silence_s:
             # The last partial may predate the clause just spoken ("and the second
             # reason is"): judge the ending on the transcript of this silence.

@@ -11,6 +11,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from server import protocol as p
 from server.audio.pcm import TARGET_RATE
 from server.bank import Question
 from server.engines.stt import TranscribeOptions, Transcription, is_probable_hallucination
@@ -221,6 +222,13 @@ class PieceTranscriber:
             turn.partial_task.cancel()
             turn.partial_task = None
         self.scheduler.drop_partial(self._key())
+
+
+def protocol_words(result: Transcription, segments: list[tuple[float, float]]) -> list[p.Word]:
+    """A transcription's words as the wire carries them, with their delivery marks."""
+    return p.marked_words([p.Word(word=w.word, start=float(w.start), end=float(w.end),
+                                  probability=float(w.probability)) for w in result.words],
+                          segments)
 
 
 async def verbatim_text(turn: Turn) -> Transcription:
