@@ -147,6 +147,12 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def fake_microphone(wav_path: Path) -> tuple[str, ...]:
+    """Chromium flags that grant the microphone and feed it from a WAV file."""
+    return ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav_path}")
+
+
 @contextmanager
 def launch_chromium(*extra_flags: str) -> Iterator[Any]:
     """Debian's Chromium through Playwright; skips (or fails in CI) when either is missing."""

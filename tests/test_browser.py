@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from server.audio.pcm import float_to_pcm16
-from tests.conftest import launch_chromium
+from tests.conftest import fake_microphone, launch_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +28,7 @@ def test_spoken_answer_appears_and_reply_plays(server, speak, tmp_path):
     silence = np.zeros(16000 * 2, dtype=np.float32)
     wav_path = tmp_path / "answer.wav"
     write_wav(wav_path, np.concatenate([silence, speak(ANSWER), np.zeros(16000 * 25, np.float32)]))
-    fake_microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                       f"--use-file-for-fake-audio-capture={wav_path}")
-    with launch_chromium(*fake_microphone) as chromium:
+    with launch_chromium(*fake_microphone(wav_path)) as chromium:
         page = chromium.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from server.session.answering import ANSWER_MIN_WORDS
-from tests.conftest import LiveServer, launch_chromium
+from tests.conftest import LiveServer, fake_microphone, launch_chromium
 from tests.test_browser import write_wav
 
 pytestmark = pytest.mark.slow
@@ -37,8 +37,7 @@ def test_an_aside_over_the_greeting_gets_the_question_again(
     wav_path = tmp_path / "aside.wav"
     write_wav(wav_path, np.concatenate([np.zeros(int(16000 * LEAD_S), np.float32), aside,
                                         np.zeros(int(16000 * TAIL_S), np.float32)]))
-    fake_microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                       f"--use-file-for-fake-audio-capture={wav_path}")
+    microphone = fake_microphone(wav_path)
     # Every frame the page receives, in order, with when it came: the audio bytes of each
     # utterance are the binary frames between its audio_start and audio_end.
     frames: list[tuple[float, dict[str, Any] | int]] = []
@@ -49,7 +48,7 @@ def test_an_aside_over_the_greeting_gets_the_question_again(
                            else len(payload)))
         ws.on("framereceived", received)
 
-    with launch_chromium(*fake_microphone) as chromium:
+    with launch_chromium(*microphone) as chromium:
         page = chromium.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

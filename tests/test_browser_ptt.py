@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import launch_chromium
+from tests.conftest import fake_microphone, launch_chromium
 from tests.test_browser import ANSWER, write_wav
 
 pytestmark = pytest.mark.slow
@@ -32,9 +32,8 @@ def test_hold_space_to_answer_and_mode_is_remembered(make_server, speak, tmp_pat
     wav_path = tmp_path / "answer.wav"
     write_wav(wav_path, np.concatenate([np.zeros(int(16000 * LEAD_S), np.float32), answer,
                                         np.zeros(16000 * 40, np.float32)]))
-    fake_microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                       f"--use-file-for-fake-audio-capture={wav_path}")
-    with launch_chromium(*fake_microphone) as chromium:
+    microphone = fake_microphone(wav_path)
+    with launch_chromium(*microphone) as chromium:
         page = chromium.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
