@@ -4,11 +4,11 @@ misconception reports on answers that state none, and where the evidence falls.
     python -m bench.coverage            # both labeled sets, a table per split
     python -m bench.coverage --errors   # and every wrong judgement, to read
 
-The labeled sets (tests/data/coverage_tune*.yaml, coverage_holdout.yaml) were written
-and labeled by hand before the scorer was tuned on them; the hold-out set was written
-by another author and is never tuned on. Each answer lists every key point of its
-question as covered (with the quote that carries it) or not, and the wrong claims it
-states (`misconceptions_stated`).
+The labeled sets (every tests/data/coverage_*.yaml) were written and labeled by hand
+before the scorer was tuned on them; an answer's `split` says whether the bank was tuned
+on it (`tune`) or never (`holdout`: written by another author, not read while tuning).
+Each answer lists every key point of its question as covered (with the quote that
+carries it) or not, and the wrong claims it states (`misconceptions_stated`).
 
 Also printed: the time to score the last piece of an answer (the earlier pieces were
 scored while it was spoken, as a live session does), median over the answers.
@@ -30,7 +30,7 @@ from server.scoring.content import ContentScorer
 from server.scoring.text import tokens
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-SETS = ("coverage_tune.yaml", "coverage_tune2.yaml", "coverage_tune3.yaml", "coverage_holdout.yaml")
+SETS = tuple(sorted(p.name for p in DATA.glob("coverage_*.yaml")))
 
 
 def load_labeled(names: tuple[str, ...] = SETS) -> list[dict]:
@@ -38,7 +38,8 @@ def load_labeled(names: tuple[str, ...] = SETS) -> list[dict]:
     for name in names:
         path = DATA / name
         if path.exists():
-            items += yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+                items.append({**item, "file": name})
     return items
 
 
@@ -136,13 +137,15 @@ def main() -> None:
                              "reading them would be tuning on them)")
     parser.add_argument("--split", choices=("tune", "holdout"), action="append",
                         help="only these splits (default both)")
+    parser.add_argument("--file", action="append",
+                        help="only the answers of these files under tests/data (default all)")
     args = parser.parse_args()
     from server.engines.embedder import MiniLMEmbedder
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     bank = load_bank()
     scorer = ContentScorer(MiniLMEmbedder().embed)
-    items = load_labeled()
+    items = load_labeled(tuple(args.file) if args.file else SETS)
     if not items:
         raise SystemExit("no labeled answers found under tests/data")
     print("| split | answers | judgements | precision | recall | false misconception reports "

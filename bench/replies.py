@@ -8,7 +8,7 @@ Each answer is the first answer to its question in a fresh interview (`Interview
 policy's reply taken as the session takes it (`server.session.planner._result` builds the
 `AnswerResult`, the scorer's evidence included). The answers: one partial answer per seed
 question (`bench.dialogues.SEED_PARTIALS`, labeled when written) and every hand-labeled
-answer of tests/data/coverage_tune*.yaml and coverage_holdout.yaml. Truth is the labels,
+answer of tests/data/coverage_*.yaml. Truth is the labels,
 never the scorer.
 
 * Follow-up: over the answers whose labels leave a weight-3 point uncovered, the reply's
