@@ -169,8 +169,8 @@ class Claim:
         for combination in itertools.islice(itertools.product(*found), MAX_COMBINATIONS):
             low = min(hit[0] for hit in combination)
             high = max(hit[1] for hit in combination)
-            if high - low + 1 <= MAX_SPREAD and _bound(words, combination, found[0], rivals,
-                                                        bool(self.rivals)):
+            if (high - low + 1 <= MAX_SPREAD and not _denied_after(words, high)
+                    and _bound(words, combination, found[0], rivals, bool(self.rivals))):
                 return True
         return False
 
