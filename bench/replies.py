@@ -100,7 +100,9 @@ def print_measures(show_acks: bool = False) -> None:
     unrecovered: list[str] = []
     for j in judged:
         item, move = j.item, j.move
-        group = "seed" if item.source == "seed" else "labeled sets"
+        group = {"seed": "seed", "holdout": "hold-out"}.get(item.source, "tuning sets")
+        # The hold-out answers are counted, never shown: reading them would be tuning on them.
+        shown = item.source != "holdout"
         missed = [kp for kp in item.question.key_points
                   if kp.id in item.labeled and kp.id not in item.covered]
         if any(kp.weight >= ESSENTIAL for kp in missed):
@@ -109,7 +111,7 @@ def print_measures(show_acks: bool = False) -> None:
             aimed_right = move.kind == "followup" and move.target in wanted
             aimed.setdefault(group, [0, 0])[0] += aimed_right
             aimed[group][1] += 1
-            if not aimed_right:
+            if not aimed_right and shown:
                 credited = sorted(wanted & j.content.covered_ids)
                 if move.target in item.covered:
                     why = f"the scorer missed {move.target}, which the labels say is stated"
@@ -125,17 +127,18 @@ def print_measures(show_acks: bool = False) -> None:
         if j.named is not None:
             counts = acks.setdefault(group, [0, 0])
             counts[1] += 1
-            if not move.ack or not names(move, j.named, j.content):
+            if shown and (not move.ack or not names(move, j.named, j.content)):
                 unrecovered.append(f"{item.answer_id}: {j.named.id}: {move.ack!r}")
             if j.named.id in item.labeled and j.named.id not in item.covered:
                 counts[0] += 1
-                false_credits.append(f"{item.answer_id} ({item.question.id}) names "
-                                     f"{j.named.id}: {move.ack!r}\n      answer: {item.text}")
-            if show_acks:
+                if shown:
+                        false_credits.append(f"{item.answer_id} ({item.question.id}) names "
+                                         f"{j.named.id}: {move.ack!r}\n      answer: {item.text}")
+            if show_acks and shown:
                 print(f"{item.answer_id}: {move.ack!r} ({j.named.id})")
 
     rows = []
-    for group in ("seed", "labeled sets"):
+    for group in ("seed", "tuning sets", "hold-out"):
         hit, total = aimed.get(group, [0, 0])
         bad, said = acks.get(group, [0, 0])
         rows.append([group, f"{hit}/{total} ({100 * hit / total:.1f} %)" if total else "-",
@@ -152,7 +155,7 @@ def print_measures(show_acks: bool = False) -> None:
           f"the rest from tests/data/coverage_*.yaml)\n")
     print(markdown_table(["answers", "follow-up aimed at a missed essential point (target >= 90 %)",
                           "acks naming a point the labels say is not covered (target 0)"], rows))
-    print("\n### Follow-up misses\n")
+    print("\n### Follow-up misses (seed and tuning sets; the hold-out's are not shown)\n")
     print("\n".join(f"* {m}" for m in misses) or "none")
     print("\n### Acknowledgements that credit an unstated point\n")
     print("\n".join(f"* {m}" for m in false_credits) or "none")

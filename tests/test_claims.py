@@ -98,6 +98,8 @@ def test_a_direction_is_read_from_any_word_of_change_before_or_after():
     assert not find(claim_words("precision goes down"), up)
     assert not find(claim_words("precision does not go up"), up)
     assert not find(claim_words("it does not increase precision"), up)
+    assert not find(claim_words("it doesn't actually improve the precision"), up)
+    assert not find(claim_words("more data doesn't actually lower the variance"), Phrasing.of("-variance"))
 
 
 def test_a_change_said_of_another_phrase_is_not_this_ones():

@@ -248,6 +248,10 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
             change = _change(words, start, end, UP if phrasing.direction > 0 else DOWN)
             if change is None:
                 continue
+            # "doesn't actually improve the precision": the negation stands before the
+            # change, out of reach of the words it changes.
+            if change < start and negation and _negated(words, change, end, needle):
+                continue
             start, end = min(start, change), max(end, change)
         hits.append((start, end))
     return hits
