@@ -54,7 +54,8 @@ from server.scoring.content import ContentScorer
 from server.session.planner import _result  # the session's own AnswerResult
 from server.wording import turn_messages
 
-TUNE_SETS = ("coverage_tune.yaml", "coverage_tune2.yaml", "coverage_tune3.yaml")  # the sets measured in session 2
+#: The tuning sets its figures were measured on (session 2).
+TUNE_SETS = ("coverage_tune.yaml", "coverage_tune2.yaml", "coverage_tune3.yaml")
 FIELDS: tuple[LLMField, ...] = ("acknowledgement", "follow_up", "feedback")
 #: The order the session awaits them in: the score card's feedback, then the first move.
 AWAIT_ORDER: tuple[LLMField, ...] = ("feedback", "acknowledgement", "follow_up")

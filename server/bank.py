@@ -92,6 +92,10 @@ class KeyPoint(_Strict):
     #: The claim's structure: every concept must be stated in one span of the answer
     #: (and not negated) for the point to count. Without it the learned matcher decides.
     requires: tuple[Concept, ...] = ()
+    #: Other claims, each concepts like `requires`, any one of which states the point too
+    #: (a tradeoff said from either side: "+threshold" with "+precision", or "-threshold"
+    #: with "+recall").
+    alternatives: tuple[tuple[Concept, ...], ...] = ()
     misconceptions: tuple[Misconception, ...] = ()
     examples: tuple[GradedExample, ...] = ()
     #: How the interviewer says the point was made: completes "You ..." in the past tense
@@ -135,6 +139,20 @@ class KeyPoint(_Strict):
     @classmethod
     def _lowercase_requires(cls, groups: tuple[Concept, ...]) -> tuple[Concept, ...]:
         return _lower_concepts(groups)
+
+    @field_validator("alternatives")
+    @classmethod
+    def _lowercase_alternatives(cls, claims: tuple[tuple[Concept, ...], ...]
+                                ) -> tuple[tuple[Concept, ...], ...]:
+        if any(not claim for claim in claims):
+            raise ValueError("an alternative claim needs at least one concept")
+        return tuple(_lower_concepts(claim) for claim in claims)
+
+    @model_validator(mode="after")
+    def _alternatives_need_requires(self) -> KeyPoint:
+        if self.alternatives and not self.requires:
+            raise ValueError("'alternatives' are other claims beside 'requires': give 'requires' too")
+        return self
 
 
 class FollowUp(_Strict):

@@ -649,8 +649,9 @@ def test_every_key_point_states_its_claim_as_concepts(bank) -> None:
     problems = []
     for q in bank.questions:
         for kp in q.key_points:
-            if not 1 <= len(kp.requires) <= 4:
-                problems.append(f"{q.id}/{kp.id}: {len(kp.requires)} concepts in requires")
+            for claim in (kp.requires, *kp.alternatives):
+                if not 1 <= len(claim) <= 4:
+                    problems.append(f"{q.id}/{kp.id}: {len(claim)} concepts in a claim")
             for m in kp.misconceptions:
                 if not m.requires:
                     problems.append(f"{q.id}/{kp.id}: misconception {m.text!r} has no requires")
@@ -686,3 +687,15 @@ def test_contrasted_subjects_name_key_points(bank) -> None:
         if groups and not any(g & s for g in groups for s in subjects):
             problems.append(f"{q.id}: no contrast group is any key point's subject")
     assert not problems, "\n".join(problems)
+
+
+def test_alternatives_are_checked_like_requires() -> None:
+    from server.bank import KeyPoint
+
+    with pytest.raises(ValueError, match="give 'requires' too"):
+        KeyPoint(id="lever", text="Raising the threshold trades recall for precision.",
+                 alternatives=[[["+threshold"], ["+precision"]]])
+    point = KeyPoint(id="lever", text="Raising the threshold trades recall for precision.",
+                     requires=[["threshold"], ["trade off"]],
+                     alternatives=[[["+Threshold"], ["+Precision", " -recall "]]])
+    assert point.alternatives == ((("+threshold",), ("+precision", "-recall")),)

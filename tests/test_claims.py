@@ -85,3 +85,35 @@ def test_every_negation_word_negates():
     parallel = Phrasing.of("in parallel")
     for negation in ("nothing", "none", "hardly", "barely", "never"):
         assert not find(claim_words(f"unlike RNNs, {negation} in parallel"), parallel), negation
+
+
+def test_a_direction_is_read_from_any_word_of_change_before_or_after():
+    up, down = Phrasing.of("+precision"), Phrasing.of("-recall")
+    assert up.direction == 1 and down.direction == -1 and up.words == ("precision",)
+    for text in ("it increases the precision", "higher precision", "precision usually goes up",
+                 "precision will be better", "an increase in precision"):
+        assert find(claim_words(text), up), text
+    for text in ("recall drops.", "you lose some recall", "recall goes down", "fewer recall"):
+        assert find(claim_words(text), down), text
+    assert not find(claim_words("precision goes down"), up)
+    assert not find(claim_words("precision does not go up"), up)
+    assert not find(claim_words("it does not increase precision"), up)
+
+
+def test_a_change_said_of_another_phrase_is_not_this_ones():
+    raised = Phrasing.of("+threshold")
+    assert not find(claim_words("lower the threshold, precision goes up"), raised)
+    assert not find(claim_words("the threshold raises recall"), raised)
+    assert find(claim_words("if the threshold goes up, recall drops"), raised)
+    assert find(claim_words("precision increases, recall drops"), Phrasing.of("+precision"))
+
+
+def test_alternatives_state_the_point_from_either_side():
+    tradeoff = Claim.of([("threshold",), ("trade off",)], alternatives=[
+        Claim.of([("+threshold",), ("+precision", "-recall")]),
+        Claim.of([("-threshold",), ("+recall", "-precision")])])
+    assert tradeoff.stated_in(claim_words("the threshold is a trade off"))
+    assert tradeoff.stated_in(claim_words("raise the threshold and precision goes up"))
+    assert tradeoff.stated_in(claim_words("lowering the threshold raises recall"))
+    assert not tradeoff.stated_in(claim_words("if you lower the threshold, precision goes up"))
+    assert not tradeoff.stated_in(claim_words("raising the threshold raises recall"))

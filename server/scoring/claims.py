@@ -16,7 +16,14 @@ Matching rules (the bank's SCHEMA.md repeats them for authors):
   between two of them ("more training data" matches "more labelled training data");
 * a finding is negated when a negation word stands within `NEGATION_REACH` words before
   it or between its words, and the phrasing itself has none ("does not reduce
-  variance" does not state "reduce variance").
+  variance" does not state "reduce variance");
+* a phrasing written "+precision" or "-recall" states a direction: the words, with a
+  word of that change (`UP` or `DOWN`: "raises", "higher", "goes up"; "cuts", "fewer",
+  "drops") right before them ("increases the precision") or right after, across linking
+  words only ("precision usually goes up"), so one phrasing covers every verb of change
+  and "lower the threshold" never reads as "+threshold";
+* a key point may have `alternatives`: other claims any one of which states it
+  ("+threshold" with "+precision", or "-threshold" with "+recall").
 
 Run `python -m server.scoring.claims QUESTION_ID "an answer"` to see which concepts of
 which key points and misconceptions an answer states.
@@ -31,7 +38,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.bank import Concept, KeyPoint
-from server.scoring.text import normalize, stem
+from server.scoring.text import STOPWORDS, normalize, stem
 
 MAX_GAP = 2
 NEGATION_REACH = 3
@@ -41,6 +48,31 @@ NEGATION_REACH = 3
 MAX_SPREAD = 24
 NEGATORS = frozenset({"not", "no", "never", "without", "neither", "nor", "hardly", "none",
                       "nothing", "nobody", "barely", "rather", "instead"})
+#: Words of change, as stems (`stem` of each is applied below): a directional phrasing
+#: ("+variance", "-recall") needs one of its direction next to its words.
+_UP_WORDS = ("increase", "increases", "increased", "increasing", "raise", "raises", "raised",
+             "raising", "rise", "rises", "rising", "rose", "risen", "higher", "high", "more",
+             "greater", "bigger", "larger", "grow", "grows", "grew", "growing", "up", "improve",
+             "improves", "improved", "improving", "better", "boost", "boosts", "gain", "gains",
+             "climb", "climbs", "jump", "jumps", "inflate", "inflates", "maximize", "maximizes")
+_DOWN_WORDS = ("decrease", "decreases", "decreased", "decreasing", "reduce", "reduces",
+               "reduced", "reducing", "reduction", "lower", "lowers", "lowered", "lowering",
+               "low", "less", "fewer", "drop", "drops", "dropped", "dropping", "fall", "falls",
+               "fell", "falling", "cut", "cuts", "cutting", "shrink", "shrinks", "shrank",
+               "down", "decline", "declines", "smaller", "worse", "hurt", "hurts", "lose",
+               "loses", "lost", "sacrifice", "sacrifices", "minimize", "minimizes", "suffer",
+               "suffers", "tank", "tanks", "dip", "dips")
+#: Words that may stand between a phrasing's words and a change after them, as in
+#: "precision usually goes up", "variance will be lower", "bias tends to get worse".
+_LINKING_WORDS = ("is", "are", "was", "were", "be", "been", "will", "would", "should", "can",
+                  "could", "may", "might", "does", "do", "did", "goes", "go", "went", "gets",
+                  "get", "got", "become", "becomes", "tends", "tend", "to", "usually",
+                  "typically", "generally", "often", "also", "then", "much", "a", "lot", "bit",
+                  "slightly", "way", "even", "further", "actually", "really", "start", "starts")
+#: How many words before a phrasing's words a change may stand ("raise the threshold").
+DIRECTION_BEFORE = 2
+#: How many linking words may stand between a phrasing's words and a change after them.
+DIRECTION_AFTER = 3
 #: A word, or the end of a sentence: a phrasing never runs across one, a negation never
 #: reaches over one, and a subject never takes a predicate from the sentence before it.
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.!?;](?=\s|$)")
@@ -66,15 +98,24 @@ def claim_words(text: str) -> list[str]:
     return out
 
 
+UP = frozenset(stem(w) for w in _UP_WORDS)
+DOWN = frozenset(stem(w) for w in _DOWN_WORDS)
+_LINKING = frozenset(stem(w) for w in _LINKING_WORDS)
+
+
 @dataclass(frozen=True)
 class Phrasing:
     words: tuple[str, ...]
     negative: bool  # the phrasing itself carries a negation ("does not change bias")
+    #: +1 for "+precision" (said to go up), -1 for "-recall" (said to go down), 0 for none.
+    direction: int = 0
 
     @classmethod
     def of(cls, text: str) -> Phrasing:
-        words = tuple(claim_words(text))
-        return cls(words, any(w in NEGATORS for w in words))
+        text = text.strip()
+        direction = {"+": 1, "-": -1}.get(text[:1], 0) if text[1:2].isalnum() else 0
+        words = tuple(claim_words(text[1:] if direction else text))
+        return cls(words, any(w in NEGATORS for w in words), direction)
 
 
 @dataclass(frozen=True)
@@ -86,16 +127,25 @@ class Claim:
 
     concepts: tuple[tuple[Phrasing, ...], ...]
     rivals: tuple[Phrasing, ...] = ()
+    #: Other claims that state the same point (the bank's `alternatives`): "+threshold"
+    #: with "+precision", or "-threshold" with "+recall".
+    alternatives: tuple[Claim, ...] = ()
 
     @classmethod
-    def of(cls, requires: Sequence[Concept], rivals: Sequence[str] = ()) -> Claim:
+    def of(cls, requires: Sequence[Concept], rivals: Sequence[str] = (),
+           alternatives: Sequence[Claim] = ()) -> Claim:
         concepts = tuple(tuple(Phrasing.of(p) for p in group if p.strip()) for group in requires)
-        return cls(concepts, tuple(dict.fromkeys(ph for ph in map(Phrasing.of, rivals) if ph.words)))
+        return cls(concepts, tuple(dict.fromkeys(ph for ph in map(Phrasing.of, rivals) if ph.words)),
+                   tuple(alternatives))
 
     def __bool__(self) -> bool:
         return bool(self.concepts)
 
     def stated_in(self, words: Sequence[str]) -> bool:
+        """This claim or one of its alternatives is stated in `words`."""
+        return self._stated_in(words) or any(a.stated_in(words) for a in self.alternatives)
+
+    def _stated_in(self, words: Sequence[str]) -> bool:
         """Every concept found, not negated, within `MAX_SPREAD` words, and nothing the
         subject is said of belongs, by the nearest subject before it, to a rival."""
         if not self.concepts:
@@ -125,8 +175,11 @@ class Claim:
         return False
 
     def found(self, words: Sequence[str]) -> list[bool]:
-        """Which concepts the words state (for the checker)."""
-        return [any(find(words, phrasing) for phrasing in group) for group in self.concepts]
+        """Which concepts the words state (for the checker): of the claim or of the
+        alternative that comes closest."""
+        own = [any(find(words, phrasing) for phrasing in group) for group in self.concepts]
+        return max([own, *(a.found(words) for a in self.alternatives)],
+                   key=lambda marks: sum(marks) / max(1, len(marks)))
 
 
 #: Enough for three concepts of a few findings each; a longer answer is cut into spans.
@@ -189,10 +242,56 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
         if word != needle[0]:
             continue
         end = _match_from(words, needle, start)
-        if end is not None and (not negation or phrasing.negative
-                                or not _negated(words, start, end, needle)):
-            hits.append((start, end))
+        if end is None or (negation and not phrasing.negative and _negated(words, start, end, needle)):
+            continue
+        if phrasing.direction:
+            change = _change(words, start, end, UP if phrasing.direction > 0 else DOWN)
+            if change is None:
+                continue
+            start, end = min(start, change), max(end, change)
+        hits.append((start, end))
     return hits
+
+
+def _ends_its_phrase(words: Sequence[str], position: int) -> bool:
+    """The change at `position` is said of what comes before it: no word of its own
+    follows ("precision goes up."), or what follows is a clause of its own, the commas
+    lost ("precision increases, recall drops"), not its object ("raises recall.")."""
+    after = words[position + 1] if position + 1 < len(words) else END
+    if after == END or after in STOPWORDS or after in UP or after in DOWN:
+        return True
+    following = words[position + 2: position + 2 + DIRECTION_AFTER]
+    for word in following:
+        if word in UP or word in DOWN:
+            return True
+        if word == END or word not in _LINKING:
+            return False
+    return False
+
+
+def _change(words: Sequence[str], start: int, end: int, kind: frozenset[str]) -> int | None:
+    """Index of a word of `kind` (UP or DOWN) that says the words start..end change: within
+    `DIRECTION_BEFORE` words before them, across words that carry nothing ("raise the
+    threshold"), or after them across linking words only ("recall will drop"); a change
+    after them that goes on to a word of its own is another phrase's ("threshold raises
+    recall" does not raise the threshold)."""
+    for back in range(start - 1, max(-1, start - 1 - DIRECTION_BEFORE), -1):
+        word = words[back]
+        if word in kind:
+            return back
+        if word == END or word in NEGATORS or word not in STOPWORDS:
+            break
+    position = end + 1
+    linking = 0
+    while position < len(words) and linking <= DIRECTION_AFTER:
+        word = words[position]
+        if word in kind:
+            return position if _ends_its_phrase(words, position) else None
+        if word == END or word in NEGATORS or word not in _LINKING:
+            return None
+        linking += 1
+        position += 1
+    return None
 
 
 def find(words: Sequence[str], phrasing: Phrasing) -> bool:
@@ -267,11 +366,15 @@ def claim_for(question: _Question, kp: KeyPoint) -> Claim:
     subjects of the question's `contrasts` when its first concept names one of them."""
     if not kp.requires:
         return Claim(())
-    subject = {Phrasing.of(p).words for p in kp.requires[0]}
     contrasts = [{Phrasing.of(p).words: p for p in group} for group in getattr(question, "contrasts", ())]
-    own = [g for g in contrasts if subject & set(g)]
-    rivals = [p for g in contrasts if own and g not in own for p in g.values()]
-    return Claim.of(kp.requires, rivals)
+
+    def compiled(requires: Sequence[Concept], alternatives: Sequence[Claim] = ()) -> Claim:
+        subject = {Phrasing.of(p).words for p in requires[0]}
+        own = [g for g in contrasts if subject & set(g)]
+        rivals = [p for g in contrasts if own and g not in own for p in g.values()]
+        return Claim.of(requires, rivals, alternatives)
+
+    return compiled(kp.requires, [compiled(other) for other in kp.alternatives])
 
 
 #: A wrong claim said to be wrong, or someone else's, is no misconception of the candidate's.
