@@ -119,3 +119,15 @@ def test_alternatives_state_the_point_from_either_side():
     assert tradeoff.stated_in(claim_words("lowering the threshold raises recall"))
     assert not tradeoff.stated_in(claim_words("if you lower the threshold, precision goes up"))
     assert not tradeoff.stated_in(claim_words("raising the threshold raises recall"))
+
+
+def test_probe_sentences_are_judged_as_written():
+    """Every probe of tests/data/probes_*.yaml (bench/probes.py): one-sentence statements of
+    a key point, of a wrong claim in its words, or of a misconception, each marked."""
+    from bench.probes import judged, load_probes
+    from server.bank import load_bank
+
+    bank = load_bank()
+    wrong = [f"{p.question_id}/{p.misconception or p.key_point}: {p.text!r} (states: {p.states})"
+             for p in load_probes() if judged(bank, p) != p.states]
+    assert not wrong, "\n".join(wrong)
