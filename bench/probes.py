@@ -8,7 +8,9 @@ written to test the bank's claims, each marked whether it states the point.
 tests/data/probes_*.yaml: a list of entries, each
 `{question_id, key_point, text, states: true|false}` for a key point, or with
 `misconception: "<its text>"` to say whether the sentence states that misconception as
-the speaker's own claim. A sentence is judged alone, as a one-sentence answer.
+the speaker's own claim. A sentence is judged alone, as a one-sentence answer. An entry
+marked `open: true` is one the bank still judges otherwise, kept in sight (the test
+skips it; this script counts it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Probe:
     text: str
     states: bool
     misconception: str | None = None
+    open: bool = False  # known to be judged otherwise for now
 
 
 def load_probes(names: list[str] | None = None) -> list[Probe]:
@@ -42,7 +45,8 @@ def load_probes(names: list[str] | None = None) -> list[Probe]:
             continue
         for row in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             probes.append(Probe(path.name, row["question_id"], row["key_point"], row["text"],
-                                bool(row["states"]), row.get("misconception")))
+                                bool(row["states"]), row.get("misconception"),
+                                bool(row.get("open", False))))
     return probes
 
 

@@ -123,11 +123,12 @@ def test_alternatives_state_the_point_from_either_side():
 
 def test_probe_sentences_are_judged_as_written():
     """Every probe of tests/data/probes_*.yaml (bench/probes.py): one-sentence statements of
-    a key point, of a wrong claim in its words, or of a misconception, each marked."""
+    a key point, of a wrong claim in its words, or of a misconception, each marked; those
+    marked open are the bank's known misses, counted by the bench."""
     from bench.probes import judged, load_probes
     from server.bank import load_bank
 
     bank = load_bank()
     wrong = [f"{p.question_id}/{p.misconception or p.key_point}: {p.text!r} (states: {p.states})"
-             for p in load_probes() if judged(bank, p) != p.states]
+             for p in load_probes() if not p.open and judged(bank, p) != p.states]
     assert not wrong, "\n".join(wrong)
