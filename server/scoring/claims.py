@@ -385,7 +385,9 @@ def claim_for(question: _Question, kp: KeyPoint) -> Claim:
 DISTANCING = tuple(Phrasing.of(p) for p in (
     "misconception", "myth", "people think", "people say", "people believe", "some people",
     "people often", "it is wrong", "is not true", "it is a mistake", "common mistake",
-    "contrary to", "the opposite"))
+    "contrary to", "the opposite", "common belief", "many think", "many people", "tempting to think",
+    "a lot of people", "some say", "some think", "you might think", "one might think",
+    "would be a mistake", "would be wrong", "is a trap"))
 
 
 def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:
