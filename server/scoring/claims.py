@@ -42,6 +42,11 @@ from server.scoring.text import STOPWORDS, normalize, stem
 
 MAX_GAP = 2
 NEGATION_REACH = 3
+#: "no" and "none" reach only the next words, their noun ("no real reduction").
+NOUN_NEGATION_REACH = 2
+NOUN_NEGATORS = frozenset({"no", "none"})
+#: ... unless the noun denies what follows: "there's no need to correct the probabilities".
+_NO_NEED = frozenset({"need", "point", "reason", "way", "use", "sens"})
 #: The concepts of one claim lie within this many words of each other. Co-occurring in a
 #: long sentence is not stating: "L one squares the weights, ..., and L two uses the
 #: absolute value" names L one and "absolute value" 17 words apart.
@@ -322,7 +327,13 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
     if END in before:
         before = before[len(before) - before[::-1].index(END):]
     inside = [w for w in words[start: end + 1] if w not in needle]
-    return any(w in NEGATORS for w in (*before, *inside))
+    # "no" denies the noun it stands before, not a verb beyond it: "if there are no
+    # positives you divide by zero" does divide by zero.
+    near = before[len(before) - NOUN_NEGATION_REACH:] if len(before) > NOUN_NEGATION_REACH else before
+    verbal = [w for w, following in itertools.pairwise((*before, *inside, ""))
+              if w in NOUN_NEGATORS and following in _NO_NEED]
+    return (any(w in NEGATORS and w not in NOUN_NEGATORS for w in (*before, *inside))
+            or any(w in NOUN_NEGATORS for w in (*near, *inside)) or bool(verbal))
 
 
 @dataclass(frozen=True)
