@@ -104,6 +104,7 @@ def claim_words(text: str) -> list[str]:
 
 
 UP = frozenset(stem(w) for w in _UP_WORDS)
+LESS = stem("less")
 DOWN = frozenset(stem(w) for w in _DOWN_WORDS)
 _LINKING = frozenset(stem(w) for w in _LINKING_WORDS)
 
@@ -163,8 +164,11 @@ class Claim:
         if not all(found):
             return False
         named = [hit for phrasing in self.rivals for hit in occurrences(words, phrasing, negation=False)]
-        # A subject inside a longer rival is the rival ("batch" in "mini batch").
-        found[0] = [s for s in found[0] if not any(_inside(s, r) for r in named)]
+        # A subject inside a longer rival is the rival ("batch" in "mini batch"); a subject
+        # after "than" or "unlike" is what the rival is compared with, of which nothing is
+        # said ("RMSE is less robust to outliers than MAE" says nothing of MAE).
+        found[0] = [s for s in found[0] if not any(_inside(s, r) for r in named)
+                    and not (self.rivals and _after_contrast(words, s[0]))]
         if not found[0]:
             return False
         # A rival's words inside one of this claim's own findings are this claim's.
@@ -248,6 +252,11 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
             continue
         end = _match_from(words, needle, start)
         if end is None or (negation and not phrasing.negative and _negated(words, start, end, needle)):
+            continue
+        # "less sensitive to outliers" is not "sensitive to outliers" (a phrasing of its
+        # own direction, "+X" or "less ...", says what it means).
+        if (negation and not phrasing.direction and start and words[start - 1] == LESS
+                and needle[0] not in DOWN):
             continue
         if phrasing.direction:
             change = _change(words, start, end, UP if phrasing.direction > 0 else DOWN)
