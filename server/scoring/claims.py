@@ -42,6 +42,10 @@ from server.scoring.text import STOPWORDS, normalize, stem
 
 MAX_GAP = 2
 NEGATION_REACH = 3
+#: "rather than ..." and "instead of ..." deny the whole phrase they open: "rather than
+#: looking at retrieval and generation separately".
+ALTERNATIVE_REACH = 7
+ALTERNATIVE_NEGATORS = frozenset({"rather", "instead"})
 #: "no" and "none" reach only the next words, their noun ("no real reduction").
 NOUN_NEGATION_REACH = 2
 NOUN_NEGATORS = frozenset({"no", "none"})
@@ -338,6 +342,11 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
     inside = [w for w in words[start: end + 1] if w not in needle]
     # "no" denies the noun it stands before, not a verb beyond it: "if there are no
     # positives you divide by zero" does divide by zero.
+    wide = list(words[max(0, start - ALTERNATIVE_REACH): start])
+    if END in wide:
+        wide = wide[len(wide) - wide[::-1].index(END):]
+    if any(w in ALTERNATIVE_NEGATORS for w in wide):
+        return True
     near = before[len(before) - NOUN_NEGATION_REACH:] if len(before) > NOUN_NEGATION_REACH else before
     verbal = [w for w, following in itertools.pairwise((*before, *inside, ""))
               if w in NOUN_NEGATORS and following in _NO_NEED]
