@@ -35,6 +35,20 @@ def test_negation_before_or_inside_a_phrase_undoes_it():
     assert not find(claim_words("it can never reduce the variance"), reduce)
 
 
+def test_less_before_a_phrasing_says_the_opposite():
+    assert not find(claim_words("RMSE is less sensitive to outliers"), Phrasing.of("sensitive to outliers"))
+    assert find(claim_words("MAE is less sensitive to outliers"), Phrasing.of("less sensitive to outliers"))
+    assert find(claim_words("it gives less variance"), Phrasing.of("-variance"))
+
+
+def test_no_denies_its_noun_not_a_verb_beyond_it():
+    divide = Phrasing.of("divide by zero")
+    assert find(claim_words("if there are no positives you divide by zero"), divide)
+    assert not find(claim_words("there is no reduction of variance"), Phrasing.of("reduction of variance"))
+    assert not find(claim_words("there's no need to correct the probabilities"),
+                    Phrasing.of("correct the probabilities"))
+
+
 def test_a_phrasing_that_says_not_matches_either_spelling():
     unchanged = Phrasing.of("doesn't change bias")
     assert unchanged.negative

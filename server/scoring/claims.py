@@ -42,6 +42,15 @@ from server.scoring.text import STOPWORDS, normalize, stem
 
 MAX_GAP = 2
 NEGATION_REACH = 3
+#: "rather than ..." and "instead of ..." deny the whole phrase they open: "rather than
+#: looking at retrieval and generation separately".
+ALTERNATIVE_REACH = 7
+ALTERNATIVE_NEGATORS = frozenset({"rather", "instead"})
+#: "no" and "none" reach only the next words, their noun ("no real reduction").
+NOUN_NEGATION_REACH = 2
+NOUN_NEGATORS = frozenset({"no", "none"})
+#: ... unless the noun denies what follows: "there's no need to correct the probabilities".
+_NO_NEED = frozenset({"need", "point", "reason", "way", "use", "sens"})
 #: The concepts of one claim lie within this many words of each other. Co-occurring in a
 #: long sentence is not stating: "L one squares the weights, ..., and L two uses the
 #: absolute value" names L one and "absolute value" 17 words apart.
@@ -99,6 +108,7 @@ def claim_words(text: str) -> list[str]:
 
 
 UP = frozenset(stem(w) for w in _UP_WORDS)
+LESS = stem("less")
 DOWN = frozenset(stem(w) for w in _DOWN_WORDS)
 _LINKING = frozenset(stem(w) for w in _LINKING_WORDS)
 
@@ -158,8 +168,11 @@ class Claim:
         if not all(found):
             return False
         named = [hit for phrasing in self.rivals for hit in occurrences(words, phrasing, negation=False)]
-        # A subject inside a longer rival is the rival ("batch" in "mini batch").
-        found[0] = [s for s in found[0] if not any(_inside(s, r) for r in named)]
+        # A subject inside a longer rival is the rival ("batch" in "mini batch"); a subject
+        # after "than" or "unlike" is what the rival is compared with, of which nothing is
+        # said ("RMSE is less robust to outliers than MAE" says nothing of MAE).
+        found[0] = [s for s in found[0] if not any(_inside(s, r) for r in named)
+                    and not (self.rivals and _after_contrast(words, s[0]))]
         if not found[0]:
             return False
         # A rival's words inside one of this claim's own findings are this claim's.
@@ -244,6 +257,11 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
         end = _match_from(words, needle, start)
         if end is None or (negation and not phrasing.negative and _negated(words, start, end, needle)):
             continue
+        # "less sensitive to outliers" is not "sensitive to outliers" (a phrasing of its
+        # own direction, "+X" or "less ...", says what it means).
+        if (negation and not phrasing.direction and start and words[start - 1] == LESS
+                and needle[0] not in DOWN):
+            continue
         if phrasing.direction:
             change = _change(words, start, end, UP if phrasing.direction > 0 else DOWN)
             if change is None:
@@ -322,7 +340,18 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
     if END in before:
         before = before[len(before) - before[::-1].index(END):]
     inside = [w for w in words[start: end + 1] if w not in needle]
-    return any(w in NEGATORS for w in (*before, *inside))
+    # "no" denies the noun it stands before, not a verb beyond it: "if there are no
+    # positives you divide by zero" does divide by zero.
+    wide = list(words[max(0, start - ALTERNATIVE_REACH): start])
+    if END in wide:
+        wide = wide[len(wide) - wide[::-1].index(END):]
+    if any(w in ALTERNATIVE_NEGATORS for w in wide):
+        return True
+    near = before[len(before) - NOUN_NEGATION_REACH:] if len(before) > NOUN_NEGATION_REACH else before
+    verbal = [w for w, following in itertools.pairwise((*before, *inside, ""))
+              if w in NOUN_NEGATORS and following in _NO_NEED]
+    return (any(w in NEGATORS and w not in NOUN_NEGATORS for w in (*before, *inside))
+            or any(w in NOUN_NEGATORS for w in (*near, *inside)) or bool(verbal))
 
 
 @dataclass(frozen=True)
