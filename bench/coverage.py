@@ -17,6 +17,7 @@ scored while it was spoken, as a live session does), median over the answers.
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import statistics
 import time
@@ -152,8 +153,18 @@ def main() -> None:
           "(answers stating none) | reports on answers stating one | evidence on the quote | "
           "evidence / quote words, median |")
     print("|---|---|---|---|---|---|---|---|---|")
+    groups: list[tuple[str, list[dict]]] = []
     for split in args.split or ("tune", "holdout"):
         chosen = [i for i in items if i.get("split") == split]
+        groups.append((split, chosen))
+        if split == "holdout":
+            # Each hold-out set apart too (coverage_holdout2_a.yaml and _b.yaml are one set).
+            sets = sorted({re.sub(r"_[a-z]\.yaml$", "", i["file"]) for i in chosen})
+            if len(sets) > 1:
+                groups += [(f"holdout: {name.removeprefix('coverage_')}",
+                            [i for i in chosen if re.sub(r"_[a-z]\.yaml$", "", i["file"]) == name])
+                           for name in sets]
+    for split, chosen in groups:
         if not chosen:
             continue
         tally = Tally()
