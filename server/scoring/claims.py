@@ -43,14 +43,15 @@ from server.scoring.text import STOPWORDS, normalize, stem
 MAX_GAP = 2
 NEGATION_REACH = 3
 #: "rather than ..." and "instead of ..." deny the whole phrase they open: "rather than
-#: looking at retrieval and generation separately".
-ALTERNATIVE_REACH = 7
+#: looking at retrieval and generation separately" (five words on: the commas are lost, and
+#: "instead of zero, so there is still a small slope" does state the slope).
+ALTERNATIVE_REACH = 5
 ALTERNATIVE_NEGATORS = frozenset({"rather", "instead"})
 #: "no" and "none" reach only the next words, their noun ("no real reduction").
 NOUN_NEGATION_REACH = 2
 NOUN_NEGATORS = frozenset({"no", "none"})
 #: ... unless the noun denies what follows: "there's no need to correct the probabilities".
-_NO_NEED = frozenset({"need", "point", "reason", "way", "use", "sens"})
+_NO_NEED = frozenset({"need", "point", "reason", "way", "use", "sens", "matter"})
 #: The concepts of one claim lie within this many words of each other. Co-occurring in a
 #: long sentence is not stating: "L one squares the weights, ..., and L two uses the
 #: absolute value" names L one and "absolute value" 17 words apart.
@@ -228,11 +229,12 @@ def _after_contrast(words: Sequence[str], start: int) -> bool:
 
 
 def _denied_after(words: Sequence[str], end: int) -> bool:
-    """A negation within the two words after a finding, in its sentence ("... are not")."""
+    """A negation within the two words after a finding, in its sentence ("... are not");
+    "instead" and "rather" deny what follows them, not this ("a small slope instead of zero")."""
     after = list(words[end + 1: end + 1 + 2])
     if END in after:
         after = after[:after.index(END)]
-    return any(w in NEGATORS for w in after)
+    return any(w in NEGATORS and w not in ALTERNATIVE_NEGATORS for w in after)
 
 
 def _inside(a: tuple[int, int], b: tuple[int, int]) -> bool:
