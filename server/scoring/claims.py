@@ -265,6 +265,9 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
         end = _match_from(words, needle, start)
         if end is None or (negation and not phrasing.negative and _negated(words, start, end, needle)):
             continue
+        # "a rate of zero point five" says a number, not that something is zero.
+        if needle[-1] == "zero" and end + 1 < len(words) and words[end + 1] == "point":
+            continue
         # "less sensitive to outliers" is not "sensitive to outliers" (a phrasing of its
         # own direction, "+X" or "less ...", says what it means).
         if (negation and not phrasing.direction and start and words[start - 1] == LESS
