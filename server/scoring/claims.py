@@ -79,6 +79,12 @@ _LINKING_WORDS = ("is", "are", "was", "were", "be", "been", "will", "would", "sh
                   "get", "got", "become", "becomes", "tends", "tend", "to", "usually",
                   "typically", "generally", "often", "also", "then", "much", "a", "lot", "bit",
                   "slightly", "way", "even", "further", "actually", "really", "start", "starts")
+#: Words that may follow a change said of what came before it: a clause opener or an
+#: adverb of the change ("the validation loss rises even though ...", "drops sharply").
+_AFTER_A_CHANGE = frozenset(stem(w) for w in (
+    "even", "though", "although", "unless", "until", "once", "after", "before", "again", "too",
+    "fast", "quickly", "sharply", "slightly", "significantly", "dramatically", "steadily",
+    "noticeably", "rapidly", "gradually", "eventually", "overall"))
 #: How many words before a phrasing's words a change may stand ("raise the threshold").
 DIRECTION_BEFORE = 2
 #: How many linking words may stand between a phrasing's words and a change after them.
@@ -259,6 +265,9 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
         end = _match_from(words, needle, start)
         if end is None or (negation and not phrasing.negative and _negated(words, start, end, needle)):
             continue
+        # "a rate of zero point five" says a number, not that something is zero.
+        if needle[-1] == "zero" and end + 1 < len(words) and words[end + 1] == "point":
+            continue
         # "less sensitive to outliers" is not "sensitive to outliers" (a phrasing of its
         # own direction, "+X" or "less ...", says what it means).
         if (negation and not phrasing.direction and start and words[start - 1] == LESS
@@ -282,7 +291,7 @@ def _ends_its_phrase(words: Sequence[str], position: int) -> bool:
     follows ("precision goes up."), or what follows is a clause of its own, the commas
     lost ("precision increases, recall drops"), not its object ("raises recall.")."""
     after = words[position + 1] if position + 1 < len(words) else END
-    if after == END or after in STOPWORDS or after in UP or after in DOWN:
+    if after == END or after in STOPWORDS or after in UP or after in DOWN or after in _AFTER_A_CHANGE:
         return True
     following = words[position + 2: position + 2 + DIRECTION_AFTER]
     for word in following:
