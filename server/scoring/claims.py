@@ -47,9 +47,10 @@ NEGATION_REACH = 3
 #: "instead of zero, so there is still a small slope" does state the slope).
 ALTERNATIVE_REACH = 5
 ALTERNATIVE_NEGATORS = frozenset({"rather", "instead"})
-#: "no" and "none" reach only the next words, their noun ("no real reduction").
+#: "no" and "none" reach only the next words, their noun ("no real reduction"), and so
+#: do "barely" and "hardly", their verb ("most barely matter, so random search ...").
 NOUN_NEGATION_REACH = 2
-NOUN_NEGATORS = frozenset({"no", "none"})
+NOUN_NEGATORS = frozenset({"no", "none", "barely", "hardly"})
 #: ... unless the noun denies what follows: "there's no need to correct the probabilities".
 _NO_NEED = frozenset({"need", "point", "reason", "way", "use", "sens", "matter"})
 #: The concepts of one claim lie within this many words of each other. Co-occurring in a
@@ -460,7 +461,7 @@ DISTANCING = tuple(Phrasing.of(p) for p in (
     "contrary to", "the opposite", "common belief", "many think", "many people", "tempting to think",
     "a lot of people", "some say", "some think", "you might think", "one might think",
     "would be a mistake", "would be wrong", "is a trap", "it not that", "people confuse",
-    "people mix up", "people get wrong", "misstated", "get backwards"))
+    "people assume", "people mix up", "people get wrong", "misstated", "get backwards"))
 
 
 def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:
