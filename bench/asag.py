@@ -189,7 +189,8 @@ def training_rows(scorer: ContentScorer, train: list[Item], examples: bool
 
 
 #: The model variants tried; 5-fold cross-validation on the training split picks one.
-VARIANTS = ((1e-2, False), (1e-3, False), (1e-2, True), (3e-3, True), (1e-3, True), (3e-4, True), (1e-4, True))
+VARIANTS = ((1e-2, False), (1e-3, False), (1e-2, True), (3e-3, True), (1e-3, True), (3e-4, True),
+            (1e-4, True))
 
 
 def fit(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, l2: float, pairs: bool) -> LogisticModel:

@@ -54,6 +54,7 @@ class Judged:
     content: ContentResult
     move: Move
     named: KeyPoint | None  # the point the acknowledgement names
+    picked: KeyPoint | None = None  # the point the policy's rule would name
 
 
 def labeled_answers(bank: QuestionBank) -> Iterator[Labeled]:
@@ -79,8 +80,12 @@ def judge(scorer: ContentScorer, item: Labeled) -> Judged:
     reply = policy.on_answer(_result(item.question, content))
     covered = content.covered_ids
     added = [kp for kp in item.question.key_points if kp.id in covered]
-    named = max(added, key=lambda kp: kp.weight) if added else None  # the policy's rule
-    return Judged(item, content, reply.moves[0], named)
+    picked = max(added, key=lambda kp: kp.weight) if added else None  # the policy's rule
+    move = reply.moves[0]
+    # What was said: the point whose authored wording the acknowledgement carries (none
+    # when the policy stays silent, as after a wrong claim).
+    named = next((kp for kp in added if kp.covered and kp.covered in move.ack), None)
+    return Judged(item, content, move, named, picked)
 
 
 def names(move: Move, kp: KeyPoint, content: ContentResult) -> bool:
@@ -124,11 +129,11 @@ def print_measures(show_acks: bool = False) -> None:
                 misses.append(f"{item.answer_id} ({item.question.id}): wanted "
                               f"{'/'.join(sorted(wanted))}; got {move.kind} "
                               f"{move.target or ''} [{why}]")
+        if j.picked is not None and move.ack and j.named is None and shown:
+            unrecovered.append(f"{item.answer_id}: {j.picked.id}: {move.ack!r}")
         if j.named is not None:
             counts = acks.setdefault(group, [0, 0])
             counts[1] += 1
-            if shown and (not move.ack or not names(move, j.named, j.content)):
-                unrecovered.append(f"{item.answer_id}: {j.named.id}: {move.ack!r}")
             if j.named.id in item.labeled and j.named.id not in item.covered:
                 counts[0] += 1
                 if shown:

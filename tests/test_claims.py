@@ -125,6 +125,9 @@ def test_a_change_said_of_another_phrase_is_not_this_ones():
     assert not find(claim_words("the threshold raises recall"), raised)
     assert find(claim_words("if the threshold goes up, recall drops"), raised)
     assert find(claim_words("precision increases, recall drops"), Phrasing.of("+precision"))
+    assert find(claim_words("the validation loss rises even though the training loss falls"),
+                Phrasing.of("+validation loss"))
+    assert find(claim_words("variance drops sharply"), Phrasing.of("-variance"))
 
 
 def test_alternatives_state_the_point_from_either_side():

@@ -303,6 +303,17 @@ def test_acknowledgement_after_a_follow_up_names_the_new_point(bank: QuestionBan
     assert "precision is true positives" not in ack
 
 
+def test_an_answer_stating_a_misconception_gets_no_acknowledgement(bank: QuestionBank) -> None:
+    """'Good, you covered X' after a wrong claim would sound like approval of the answer."""
+    (question,) = pick(bank, "precision-recall")
+    h = Harness([question])
+    h.start()
+    reply = h.policy.on_answer(AnswerResult(frozenset({"recall-def"}), 30.0, question.category,
+                                            states_misconception=True))
+    assert reply.moves[0].ack == ""
+    assert reply.moves[0].kind == "followup"
+
+
 def test_nothing_new_gets_no_acknowledgement(bank: QuestionBank) -> None:
     (question,) = pick(bank, "precision-recall")
     h = Harness([question])

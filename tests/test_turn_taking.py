@@ -25,6 +25,8 @@ pytestmark = pytest.mark.slow
     ("And the second reason is...", Ending.UNFINISHED),
     ("and the second reason is", Ending.UNFINISHED),
     ("It reduces variance because", Ending.UNFINISHED),
+    ("Bagging mostly reduces the variance while boosting.", Ending.UNFINISHED),  # comma lost
+    ("We report precision and recall.", Ending.FINISHED),
     ("So, um,", Ending.UNFINISHED),
     ("then I would look at the errors it makes and hum.", Ending.UNFINISHED),  # Whisper's "um"
     ("It reduces variance", Ending.UNKNOWN),

@@ -40,6 +40,11 @@ _SUBORDINATORS = {"while", "whereas", "because", "since", "although", "though", 
                   "if", "when", "whereby", "so", "and", "but", "which"}
 
 
+#: Of those, the ones no sentence ends two words after ("... precision and recall." and
+#: "... when needed." do end there).
+_CLAUSE_OPENERS = {"while", "whereas", "because", "although", "though", "unless", "whereby"}
+
+
 def classify_ending(text: str) -> Ending:
     stripped = text.strip()
     if not stripped:
@@ -53,6 +58,10 @@ def classify_ending(text: str) -> Ending:
     last_clause = _WORD.findall(re.split(r"[,;:]", stripped)[-1].lower())
     if len(last_clause) <= 2 and last_clause and last_clause[0] in _SUBORDINATORS:
         return Ending.UNFINISHED  # "..., while boosting." / "..., because it."
+    if len(words) >= 3 and words[-2] in _CLAUSE_OPENERS:
+        # The same without the comma, which Whisper often drops: "...reduces the variance
+        # while boosting." (bench/turns.py, espeak: 6 of its 15 false cut-ins).
+        return Ending.UNFINISHED
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", stripped) if s]
     if len(sentences) > 1 and len(_WORD.findall(sentences[-1])) <= 2 \
             and not stripped.endswith("?"):

@@ -18,6 +18,9 @@ class AnswerResult:
     covered: frozenset[str]  # key point ids covered so far for this question (accumulated)
     content: float  # 0-100, best so far for this question
     category: str | None = None
+    #: This answer states a wrong claim (a misconception the scorer reported): the reply
+    #: then praises nothing (the card says what is wrong).
+    states_misconception: bool = False
 
 
 @dataclass

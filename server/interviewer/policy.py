@@ -143,7 +143,10 @@ class Interviewer:
         question = state.question
         missed = [kp for kp in question.key_points if kp.id not in state.covered]
         added = [kp for kp in question.key_points if kp.id in result.covered - before]
-        ack = replies.acknowledgement(self.words, added)
+        # "Good, you covered X" after a wrong claim reads as approval of the whole answer:
+        # on the labeled wrong-claim answers most false credits said aloud were of this kind
+        # (bench/replies.py), so an answer stating a misconception gets no acknowledgement.
+        ack = "" if result.states_misconception else replies.acknowledgement(self.words, added)
         if self.mode == "drill":
             feedback = replies.drill_feedback(ack, missed, question.id, state.index)
             follow = self._ask_next(transition=True)

@@ -80,6 +80,12 @@ _LINKING_WORDS = ("is", "are", "was", "were", "be", "been", "will", "would", "sh
                   "get", "got", "become", "becomes", "tends", "tend", "to", "usually",
                   "typically", "generally", "often", "also", "then", "much", "a", "lot", "bit",
                   "slightly", "way", "even", "further", "actually", "really", "start", "starts")
+#: Words that may follow a change said of what came before it: a clause opener or an
+#: adverb of the change ("the validation loss rises even though ...", "drops sharply").
+_AFTER_A_CHANGE = frozenset(stem(w) for w in (
+    "even", "though", "although", "unless", "until", "once", "after", "before", "again", "too",
+    "fast", "quickly", "sharply", "slightly", "significantly", "dramatically", "steadily",
+    "noticeably", "rapidly", "gradually", "eventually", "overall"))
 #: How many words before a phrasing's words a change may stand ("raise the threshold").
 DIRECTION_BEFORE = 2
 #: How many linking words may stand between a phrasing's words and a change after them.
@@ -153,11 +159,12 @@ class Claim:
     def __bool__(self) -> bool:
         return bool(self.concepts)
 
-    def stated_in(self, words: Sequence[str]) -> bool:
-        """This claim or one of its alternatives is stated in `words`."""
-        return self._stated_in(words) or any(a.stated_in(words) for a in self.alternatives)
+    def stated_in(self, words: Sequence[str], lead: Sequence[str] = ()) -> bool:
+        """This claim or one of its alternatives is stated in `words`; `lead` is the part of
+        the sentence before them, where a rival subject may stand."""
+        return self._stated_in(words, lead) or any(a.stated_in(words, lead) for a in self.alternatives)
 
-    def _stated_in(self, words: Sequence[str]) -> bool:
+    def _stated_in(self, words: Sequence[str], lead: Sequence[str] = ()) -> bool:
         """Every concept found, not negated, within `MAX_SPREAD` words, and nothing the
         subject is said of belongs, by the nearest subject before it, to a rival."""
         if not self.concepts:
@@ -181,11 +188,22 @@ class Claim:
         own = [hit for hits in found for hit in hits]
         rivals = [hit for hit in named if not _after_contrast(words, hit[0])
                   and not any(_overlap(hit, o) for o in own)]
+        # A rival named earlier in the sentence, when it is the last subject named there,
+        # owns a predicate that comes before this span's subject where that subject opens a
+        # clause of its own ("L two gives a sparse model, and L one is gentler").
+        lead_rival = False
+        if self.rivals and lead:
+            mentions = [(hit[1], False) for phrasing in self.rivals
+                        for hit in occurrences(lead, phrasing, negation=False)
+                        if not _after_contrast(lead, hit[0])]
+            mentions += [(hit[1], True) for phrasing in self.concepts[0]
+                         for hit in occurrences(lead, phrasing, negation=False)]
+            lead_rival = bool(mentions) and not max(mentions)[1]
         for combination in itertools.islice(itertools.product(*found), MAX_COMBINATIONS):
             low = min(hit[0] for hit in combination)
             high = max(hit[1] for hit in combination)
             if (high - low + 1 <= MAX_SPREAD and not _denied_after(words, high)
-                    and _bound(words, combination, found[0], rivals, bool(self.rivals))):
+                    and _bound(words, combination, found[0], rivals, bool(self.rivals), lead_rival)):
                 return True
         return False
 
@@ -203,8 +221,13 @@ MAX_COMBINATIONS = 512
 CONTRASTS = frozenset({"unlike", "than", "versus", "vs", "compar", "opposed"})
 
 
+#: Words that open a coordinated clause: a subject right after one starts a new claim.
+COORDINATORS = frozenset({"and", "but", "whereas", "while"})
+
+
 def _bound(words: Sequence[str], combination: tuple[tuple[int, int], ...],
-           subjects: list[tuple[int, int]], rivals: list[tuple[int, int]], contrasted: bool) -> bool:
+           subjects: list[tuple[int, int]], rivals: list[tuple[int, int]], contrasted: bool,
+           lead_rival: bool = False) -> bool:
     """Each predicate finding's nearest subject mention before it is this claim's subject;
     a predicate before its subject is one only within the same sentence ("to cut bias,
     use boosting"), not in the sentence before ("It reduces bias. Boosting is ...").
@@ -222,11 +245,17 @@ def _bound(words: Sequence[str], combination: tuple[tuple[int, int], ...],
                 return False
         elif END in words[predicate[1]: subject[0]]:
             return False
+        elif lead_rival and subject[0] and words[subject[0] - 1] in COORDINATORS:
+            return False
     return True
 
 
 def _after_contrast(words: Sequence[str], start: int) -> bool:
     return any(w in CONTRASTS for w in words[max(0, start - 2): start])
+
+
+#: Subject pronouns: one right after a finding starts a clause of its own.
+PRONOUNS = frozenset({"it", "they", "we", "you", "i", "he", "she"})
 
 
 def _denied_after(words: Sequence[str], end: int) -> bool:
@@ -235,6 +264,8 @@ def _denied_after(words: Sequence[str], end: int) -> bool:
     after = list(words[end + 1: end + 1 + 2])
     if END in after:
         after = after[:after.index(END)]
+    if after and after[0] in PRONOUNS:  # "it's greedy, it never goes back"
+        return False
     return any(w in NEGATORS and w not in ALTERNATIVE_NEGATORS for w in after)
 
 
@@ -260,6 +291,9 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
         end = _match_from(words, needle, start)
         if end is None or (negation and not phrasing.negative and _negated(words, start, end, needle)):
             continue
+        # "a rate of zero point five" says a number, not that something is zero.
+        if needle[-1] == "zero" and end + 1 < len(words) and words[end + 1] == "point":
+            continue
         # "less sensitive to outliers" is not "sensitive to outliers" (a phrasing of its
         # own direction, "+X" or "less ...", says what it means).
         if (negation and not phrasing.direction and start and words[start - 1] == LESS
@@ -283,7 +317,7 @@ def _ends_its_phrase(words: Sequence[str], position: int) -> bool:
     follows ("precision goes up."), or what follows is a clause of its own, the commas
     lost ("precision increases, recall drops"), not its object ("raises recall.")."""
     after = words[position + 1] if position + 1 < len(words) else END
-    if after == END or after in STOPWORDS or after in UP or after in DOWN:
+    if after == END or after in STOPWORDS or after in UP or after in DOWN or after in _AFTER_A_CHANGE:
         return True
     following = words[position + 2: position + 2 + DIRECTION_AFTER]
     for word in following:
@@ -376,12 +410,13 @@ class Reading:
 
     units: list[str]
     words: list[list[str]]
+    leads: list[list[str]]  # the words of each unit's sentence before it
     clauses: list[tuple[int, list[str]]]  # (sentence index, words) of one-sentence spans
     sentences: list[list[str]]
 
     def stating(self, claim: Claim) -> list[int]:
         """Indices of the units that state `claim`."""
-        return [i for i, words in enumerate(self.words) if claim.stated_in(words)]
+        return [i for i, words in enumerate(self.words) if claim.stated_in(words, self.leads[i])]
 
     def shortest(self, claim: Claim) -> int | None:
         """The shortest unit that states `claim` (the evidence), first on a tie."""
@@ -390,15 +425,21 @@ class Reading:
 
 
 def read_answer(text: str) -> Reading:
-    from server.scoring.text import sentences, spans
+    from server.scoring.text import _SENTENCE, sentences, spans
 
     units = spans(text, pairs_of_sentences=True)
     whole = sentences(text)
+    bounds = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    leads = []
+    for unit in units:
+        at = text.find(unit)
+        begin = next((a for a, b in bounds if a <= at < b), at)
+        leads.append(claim_words(text[begin:at]))
     clauses = []
     for span in spans(text):
         sentence = next((n for n, s in enumerate(whole) if span in s), 0)
         clauses.append((sentence, claim_words(span)))
-    return Reading(units, [claim_words(u) for u in units], clauses, [claim_words(s) for s in whole])
+    return Reading(units, [claim_words(u) for u in units], leads, clauses, [claim_words(s) for s in whole])
 
 
 class _Question(Protocol):
@@ -430,7 +471,8 @@ DISTANCING = tuple(Phrasing.of(p) for p in (
     "people often", "it is wrong", "is not true", "it is a mistake", "common mistake",
     "contrary to", "the opposite", "common belief", "many think", "many people", "tempting to think",
     "a lot of people", "some say", "some think", "you might think", "one might think",
-    "would be a mistake", "would be wrong", "is a trap"))
+    "would be a mistake", "would be wrong", "is a trap", "it not that", "people confuse",
+    "people mix up", "people get wrong", "misstated", "get backwards"))
 
 
 def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:

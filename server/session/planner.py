@@ -182,4 +182,5 @@ class ReplyPlanner:
 def _result(question: Question, content: ContentResult | None) -> AnswerResult:
     if content is None:
         return AnswerResult(frozenset(), 0.0, question.category)
-    return AnswerResult(content.covered_ids, content.content, question.category)
+    return AnswerResult(content.covered_ids, content.content, question.category,
+                        states_misconception=any(p.misconception for p in content.points))
