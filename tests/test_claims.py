@@ -33,6 +33,9 @@ def test_negation_before_or_inside_a_phrase_undoes_it():
     assert not find(claim_words("it does not reduce variance"), reduce)
     assert not find(claim_words("it doesn't really reduce variance"), reduce)
     assert not find(claim_words("it can never reduce the variance"), reduce)
+    # a hedge between the negation and its verb does not carry the denial out of reach
+    assert not find(claim_words("you don't really need to retrain it"), Phrasing.of("retrain"))
+    assert find(claim_words("you don't need much, just retrain it"), Phrasing.of("retrain"))
 
 
 def test_less_before_a_phrasing_says_the_opposite():

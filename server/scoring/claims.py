@@ -15,7 +15,8 @@ Matching rules (the bank's SCHEMA.md repeats them for authors):
 * a phrasing matches when its words occur in order with at most `MAX_GAP` other words
   between two of them ("more training data" matches "more labelled training data");
 * a finding is negated when a negation word stands within `NEGATION_REACH` words before
-  it or between its words, and the phrasing itself has none ("does not reduce
+  it or between its words (a hedge there, "really", "actually", "even", does not count:
+  "don't really need to retrain"), and the phrasing itself has none ("does not reduce
   variance" does not state "reduce variance");
 * a phrasing written "+precision" or "-recall" states a direction: the words, with a
   word of that change (`UP` or `DOWN`: "raises", "higher", "goes up"; "cuts", "fewer",
@@ -372,8 +373,19 @@ def _match_from(words: Sequence[str], needle: Sequence[str], start: int) -> int 
     return position
 
 
+#: Hedging adverbs that carry nothing between a negation and what it denies: "you don't
+#: really need to retrain" denies the retraining four words on; they do not count in the reach.
+_HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even", "always", "truly"))
+
+
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
-    before = list(words[max(0, start - NEGATION_REACH): start])
+    reach = NEGATION_REACH
+    while reach < min(start, NEGATION_REACH + 2):
+        hedges = sum(w in _HEDGES for w in words[start - reach: start])
+        if NEGATION_REACH + hedges <= reach:
+            break
+        reach += 1
+    before = list(words[max(0, start - reach): start])
     if END in before:
         before = before[len(before) - before[::-1].index(END):]
     inside = [w for w in words[start: end + 1] if w not in needle]
