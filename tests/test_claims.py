@@ -152,3 +152,7 @@ def test_probe_sentences_are_judged_as_written():
     wrong = [f"{p.question_id}/{p.misconception or p.key_point}: {p.text!r} (states: {p.states})"
              for p in load_probes() if not p.open and judged(bank, p) != p.states]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_percent_sign_reads_as_the_word():
+    assert claim_words("the column is 90% empty") == claim_words("the column is 90 percent empty")

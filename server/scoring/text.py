@@ -16,6 +16,7 @@ _SPOKEN = [
     (re.compile(r"\bpr[- ]?auc\b"), "pr auc"),
     (re.compile(r"\ba/b\b|\bab test"), "a b test"),
     (re.compile(r"\bre-?lu\b|\brelu\b"), "relu"),
+    (re.compile(r"%"), " percent"),  # Whisper writes "ninety percent" as "90%"
     (re.compile(r"[-/]"), " "),
 ]
 
