@@ -42,6 +42,7 @@ from server.scoring.matcher import (
     features,
     fit_logistic,
 )
+from server.scoring.text import sentences as split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "asag"
@@ -49,7 +50,6 @@ OUT = ROOT / "bench" / "out"
 CALIBRATION = ROOT / "server" / "scoring" / "calibration.py"
 SETS = {"sciEntsBank": "semeval2013_task7_sciEntsBank_2way.jsonl",
         "beetle": "semeval2013_task7_beetle_2way.jsonl"}
-_SENTENCE = re.compile(r"[^.!?;]+(?:[.!?;]+|$)")
 _TAGS = re.compile(r"<[^>]+>")
 PUBLISHED = {  # Dzikovska et al. 2013, Table 6 (macro-F1, 2-way)
     ("beetle", "test-unseen-answers"): (0.788, 0.833, "ETS2 / CoMeT1"),
@@ -65,7 +65,7 @@ def clean(text: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    found = [s.strip() for s in _SENTENCE.findall(clean(text))]
+    found = split_sentences(clean(text))
     return [s for s in found if len(s.split()) >= 2 and len(s) >= 5] or [clean(text).ljust(5)]
 
 

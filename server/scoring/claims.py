@@ -378,6 +378,14 @@ def _match_from(words: Sequence[str], needle: Sequence[str], start: int) -> int 
 _HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even", "always", "truly"))
 
 
+def _in_sentence_before(words: Sequence[str], start: int, reach: int) -> list[str]:
+    """The `reach` words before `start`, cut at the end of the sentence before them."""
+    before = list(words[max(0, start - reach): start])
+    if END in before:
+        before = before[len(before) - before[::-1].index(END):]
+    return before
+
+
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
     reach = NEGATION_REACH
     while reach < min(start, NEGATION_REACH + 2):
@@ -385,17 +393,12 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
         if NEGATION_REACH + hedges <= reach:
             break
         reach += 1
-    before = list(words[max(0, start - reach): start])
-    if END in before:
-        before = before[len(before) - before[::-1].index(END):]
+    before = _in_sentence_before(words, start, reach)
     inside = [w for w in words[start: end + 1] if w not in needle]
+    if any(w in ALTERNATIVE_NEGATORS for w in _in_sentence_before(words, start, ALTERNATIVE_REACH)):
+        return True
     # "no" denies the noun it stands before, not a verb beyond it: "if there are no
     # positives you divide by zero" does divide by zero.
-    wide = list(words[max(0, start - ALTERNATIVE_REACH): start])
-    if END in wide:
-        wide = wide[len(wide) - wide[::-1].index(END):]
-    if any(w in ALTERNATIVE_NEGATORS for w in wide):
-        return True
     near = before[len(before) - NOUN_NEGATION_REACH:] if len(before) > NOUN_NEGATION_REACH else before
     verbal = [w for w, following in itertools.pairwise((*before, *inside, ""))
               if w in NOUN_NEGATORS and following in _NO_NEED]
@@ -426,11 +429,11 @@ class Reading:
 
 
 def read_answer(text: str) -> Reading:
-    from server.scoring.text import _SENTENCE, sentences, spans
+    from server.scoring.text import sentence_bounds, spans
 
     units = spans(text, pairs_of_sentences=True)
-    whole = sentences(text)
-    bounds = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    bounds = sentence_bounds(text)
+    whole = [text[a:b].strip() for a, b in bounds]
     leads = []
     for unit in units:
         at = text.find(unit)

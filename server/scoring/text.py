@@ -89,9 +89,14 @@ _SENTENCE = re.compile(r"[^.!?;]+(?:[.!?;]+|$)")
 _CLAUSE_BREAK = re.compile(r",\s+|\s+(?=(?:and|but|so|because|which|whereas|while)\s)")
 
 
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """(start, end) character ranges of the answer's sentences, as `spans` cuts them."""
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+
+
 def sentences(text: str) -> list[str]:
     """The answer's sentences, verbatim, as `spans` cuts them."""
-    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    return [text[start:end].strip() for start, end in sentence_bounds(text)]
 
 
 def _clauses(text: str, offset: int) -> list[tuple[int, int]]:
