@@ -131,6 +131,11 @@ def last_piece_ms(scorer: ContentScorer, bank: QuestionBank, items: list[dict]) 
     return times
 
 
+def _set_name(file: str) -> str:
+    """The labeled set a file belongs to: coverage_holdout2_a.yaml -> coverage_holdout2."""
+    return re.sub(r"_[a-z]\.yaml$", "", file)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--errors", action="store_true",
@@ -159,10 +164,10 @@ def main() -> None:
         groups.append((split, chosen))
         if split == "holdout":
             # Each hold-out set apart too (coverage_holdout2_a.yaml and _b.yaml are one set).
-            sets = sorted({re.sub(r"_[a-z]\.yaml$", "", i["file"]) for i in chosen})
+            sets = sorted({_set_name(i["file"]) for i in chosen})
             if len(sets) > 1:
                 groups += [(f"holdout: {name.removeprefix('coverage_')}",
-                            [i for i in chosen if re.sub(r"_[a-z]\.yaml$", "", i["file"]) == name])
+                            [i for i in chosen if _set_name(i["file"]) == name])
                            for name in sets]
     for split, chosen in groups:
         if not chosen:

@@ -84,13 +84,13 @@ def judge(scorer: ContentScorer, item: Labeled) -> Judged:
     move = reply.moves[0]
     # What was said: the point whose authored wording the acknowledgement carries (none
     # when the policy stays silent, as after a wrong claim).
-    named = next((kp for kp in added if kp.covered and kp.covered in move.ack), None)
+    named = next((kp for kp in added if names(move, kp)), None)
     return Judged(item, content, move, named, picked)
 
 
-def names(move: Move, kp: KeyPoint, content: ContentResult) -> bool:
+def names(move: Move, kp: KeyPoint) -> bool:
     """The acknowledgement says this point: its authored `covered` wording."""
-    return kp.covered in move.ack
+    return bool(kp.covered) and kp.covered in move.ack
 
 
 def print_measures(show_acks: bool = False) -> None:
