@@ -124,7 +124,7 @@ async def test_speech_after_the_reply_was_heard_is_a_new_turn(session: Starter) 
     h = await session(tts=True)
     await h.pause(16.0)
     await h.say(FINISHED)
-    await h.pause(20.0)  # the whole reply heard
+    await h.pause(8.0)  # the whole reply heard, before any silence prompt
     assert not h.conversation.speaking
     await h.say(LATER)
     await h.pause(1.5)

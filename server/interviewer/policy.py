@@ -33,6 +33,14 @@ __all__ = [
 Mode = Literal["interview", "drill"]
 #: Content score from which an answer counts as strong enough for a deeper probe.
 STRONG_CONTENT = 75.0
+#: Key points the question must have covered before an acknowledgement names one. A lone
+#: credited point is the scorer's least reliable credit: on the labeled answers
+#: (bench/replies.py) 4 of 25 acknowledgements after a one-point answer were false on
+#: the tuning sets and 2 of 4 on hold-out 3, against 0 of 371 and 3 of 50 when two or
+#: more points were covered (a neighbouring question's answer or a wrong-claim answer
+#: typically shares one point's words). Silence then costs little: the follow-up or the
+#: next question comes at once.
+ACK_MIN_POINTS = 2
 
 
 class Interviewer:
@@ -146,7 +154,8 @@ class Interviewer:
         # "Good, you covered X" after a wrong claim reads as approval of the whole answer:
         # on the labeled wrong-claim answers most false credits said aloud were of this kind
         # (bench/replies.py), so an answer stating a misconception gets no acknowledgement.
-        ack = "" if result.states_misconception else replies.acknowledgement(self.words, added)
+        sure = not result.states_misconception and len(result.covered) >= ACK_MIN_POINTS
+        ack = replies.acknowledgement(self.words, added) if sure else ""
         if self.mode == "drill":
             feedback = replies.drill_feedback(ack, missed, question.id, state.index)
             follow = self._ask_next(transition=True)
