@@ -156,3 +156,13 @@ def test_probe_sentences_are_judged_as_written():
 
 def test_a_percent_sign_reads_as_the_word():
     assert claim_words("the column is 90% empty") == claim_words("the column is 90 percent empty")
+
+
+def test_professed_ignorance_claims_nothing_of_what_it_governs():
+    inference = Claim.of([["test time", "inference"], ["turned off", "turn off", "all units"]])
+    unsure = "randomly turning off units in training, but I don't remember how it works at test time"
+    assert not inference.stated_in(claim_words(unsure))
+    assert not inference.stated_in(claim_words("I'm not sure whether at test time it is turned off"))
+    # A filler "I don't know," governs nothing; a turn ("but") ends what it governs.
+    assert inference.stated_in(claim_words("I don't know, like, at test time it is turned off"))
+    assert inference.stated_in(claim_words("not sure about the rate, but at test time it is turned off"))

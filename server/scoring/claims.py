@@ -386,7 +386,30 @@ def _in_sentence_before(words: Sequence[str], start: int, reach: int) -> list[st
     return before
 
 
+#: Professing not to know ("I don't remember how it works at test time") claims nothing
+#: of what it governs, up to the end of the sentence or a clause that turns ("but").
+#: Only with the question it governs ("... how", "... whether"): "I don't know, a ResNet
+#: on ImageNet" is a filler, and the forget gate is no forgetting (tuning sets).
+IGNORANCE_REACH = 8
+_NOT_KNOWING = frozenset(stem(w) for w in ("remember", "know", "sure", "recall", "certain"))
+_GOVERNED = frozenset({"how", "what", "why", "whether", "if", "which", "when", "where", "who",
+                       "about", "that", "exactly"})
+_TURNS = frozenset({"but", "though", "although", "however", "yet"})
+
+
+def _professes_ignorance(words: Sequence[str], start: int) -> bool:
+    before = _in_sentence_before(words, start, IGNORANCE_REACH)
+    for i in range(len(before) - 2, 0, -1):
+        if before[i] in _TURNS:
+            return False
+        if before[i] in _NOT_KNOWING and before[i - 1] == "not" and before[i + 1] in _GOVERNED:
+            return True
+    return False
+
+
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
+    if _professes_ignorance(words, start):
+        return True
     reach = NEGATION_REACH
     while reach < min(start, NEGATION_REACH + 2):
         hedges = sum(w in _HEDGES for w in words[start - reach: start])
