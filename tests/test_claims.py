@@ -166,3 +166,16 @@ def test_professed_ignorance_claims_nothing_of_what_it_governs():
     # A filler "I don't know," governs nothing; a turn ("but") ends what it governs.
     assert inference.stated_in(claim_words("I don't know, like, at test time it is turned off"))
     assert inference.stated_in(claim_words("not sure about the rate, but at test time it is turned off"))
+
+
+def test_a_misconception_taken_back_right_after_is_not_the_candidates():
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["smote"], ["interpolat", "synthetic"]])
+    wrong = (("smote duplicates rows", Claim.of([["smote"], ["duplicat"]])),)
+    said = stated_misconception(point, wrong, read_answer("SMOTE just duplicates rows, so it overfits."))
+    assert said == "smote duplicates rows"
+    for answer in ("Another trap is thinking SMOTE just duplicates rows, it doesn't, it makes new points.",
+                   "Some say SMOTE duplicates rows, which is wrong.",
+                   "SMOTE duplicates rows, not true, it makes new points."):
+        assert stated_misconception(point, wrong, read_answer(answer)) is None, answer

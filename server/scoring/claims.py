@@ -512,11 +512,37 @@ def stated_misconception(point: Claim, wrong: Sequence[tuple[str, Claim]], readi
     as the candidate's own claim: a clause that also states the point itself, or whose
     sentence distances itself from the claim ("a common myth is that ..."), reports nothing."""
     for text, claim in wrong:
-        for sentence, words in reading.clauses:
-            if (claim.stated_in(words) and not point.stated_in(words)
-                    and not any(find(reading.sentences[sentence], d) for d in DISTANCING)):
+        stating = [(sentence, words) for sentence, words in reading.clauses
+                   if claim.stated_in(words)]
+        # Judged on the shortest clause that states it, as evidence is: the longer ones
+        # around it carry what is said after it ("..., it doesn't, it interpolates").
+        for sentence, words in sorted(stating, key=lambda clause: len(clause[1]))[:1]:
+            if (not point.stated_in(words)
+                    and not any(find(reading.sentences[sentence], d) for d in DISTANCING)
+                    and not _taken_back(reading.sentences[sentence], words)):
                 return text
     return None
+
+
+#: Words by which the clause right after a claim denies it: "SMOTE just duplicates rows,
+#: it doesn't, it interpolates" (hold-out 3, a correct answer told it was wrong), "...,
+#: which is wrong", "..., not true". Not a bare "not" or "no": "..., not its root" and
+#: "..., no need to renormalize" go on with the claim (probes).
+_TAKING_BACK = frozenset({"not", "wrong", "false", "untrue", "incorrect", "myth"})
+_REFERRING_BACK = frozenset({"it", "that", "which", "this"})
+
+
+def _taken_back(sentence: Sequence[str], clause: Sequence[str]) -> bool:
+    """The clause is denied by the words right after it in its sentence."""
+    n = len(clause)
+    for start in range(len(sentence) - n + 1):
+        if list(sentence[start:start + n]) == list(clause):
+            after = sentence[start + n: start + n + 3]
+            if after[:2] == ["not", stem("true")] or (after and after[0] in _TAKING_BACK - {"not"}):
+                return True
+            if after and after[0] in _REFERRING_BACK and any(w in _TAKING_BACK for w in after[1:3]):
+                return True
+    return False
 
 
 def _main() -> None:
