@@ -445,9 +445,11 @@ class Reading:
         """Indices of the units that state `claim`."""
         return [i for i, words in enumerate(self.words) if claim.stated_in(words, self.leads[i])]
 
-    def shortest(self, claim: Claim) -> int | None:
-        """The shortest unit that states `claim` (the evidence), first on a tie."""
-        found = self.stating(claim)
+    def shortest(self, claim: Claim, besides: Sequence[str] = ()) -> int | None:
+        """The shortest unit that states `claim` (the evidence), first on a tie; none that
+        holds the words `besides` (a clause stating a wrong claim: the same words do not
+        state the right one too)."""
+        found = [i for i in self.stating(claim) if not (besides and _holds(self.words[i], besides))]
         return min(found, key=lambda i: (len(self.units[i].split()), i)) if found else None
 
 
@@ -507,10 +509,22 @@ def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:
     return tuple((m.text, Claim.of(m.requires)) for m in kp.misconceptions)
 
 
+def _holds(words: Sequence[str], part: Sequence[str]) -> bool:
+    n = len(part)
+    return any(list(words[i:i + n]) == list(part) for i in range(len(words) - n + 1))
+
+
 def stated_misconception(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Reading) -> str | None:
+    found = misconception_clause(point, wrong, reading)
+    return found[0] if found else None
+
+
+def misconception_clause(point: Claim, wrong: Sequence[tuple[str, Claim]],
+                         reading: Reading) -> tuple[str, list[str]] | None:
     """The first of `wrong` (from `misconception_claims`) that a clause of the answer states
-    as the candidate's own claim: a clause that also states the point itself, or whose
-    sentence distances itself from the claim ("a common myth is that ..."), reports nothing."""
+    as the candidate's own claim, with that clause's words: a clause that also states the
+    point itself, or whose sentence distances itself from the claim ("a common myth is
+    that ..."), reports nothing."""
     for text, claim in wrong:
         stating = [(sentence, words) for sentence, words in reading.clauses
                    if claim.stated_in(words)]
@@ -520,7 +534,7 @@ def stated_misconception(point: Claim, wrong: Sequence[tuple[str, Claim]], readi
             if (not point.stated_in(words)
                     and not any(find(reading.sentences[sentence], d) for d in DISTANCING)
                     and not _taken_back(reading.sentences[sentence], words)):
-                return text
+                return text, words
     return None
 
 

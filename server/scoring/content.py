@@ -33,7 +33,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from server.bank import KeyPoint
-from server.scoring.claims import Claim, claim_for, misconception_claims, read_answer, stated_misconception
+from server.scoring.claims import Claim, claim_for, misconception_claims, misconception_clause, read_answer
 from server.scoring.matcher import LearnedMatcher, MatchInput
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -200,8 +200,9 @@ class ContentScorer:
             return PointCoverage(kp.id, kp.text, kp.weight, False, None, None)
         point = self._point(question, kp)
         similarity: float | None = None
+        wrong = misconception_clause(point.claim, point.wrong, said.reading)
         if point.claim:
-            best = said.reading.shortest(point.claim)
+            best = said.reading.shortest(point.claim, besides=wrong[1] if wrong else ())
             covered = best is not None
         else:
             covered, probability = self.matcher.covers(self._match_input(question, kp, point, said))
@@ -212,7 +213,7 @@ class ContentScorer:
             kp.id, kp.text, kp.weight, covered,
             said.units[best] if best is not None else None,
             similarity,
-            stated_misconception(point.claim, point.wrong, said.reading),
+            wrong[0] if wrong else None,
         )
 
     def match_input(self, question: Rubric, kp: KeyPoint, answer: str) -> MatchInput:
