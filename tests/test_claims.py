@@ -179,3 +179,14 @@ def test_a_misconception_taken_back_right_after_is_not_the_candidates():
                    "Some say SMOTE duplicates rows, which is wrong.",
                    "SMOTE duplicates rows, not true, it makes new points."):
         assert stated_misconception(point, wrong, read_answer(answer)) is None, answer
+
+
+def test_a_change_said_of_it_in_the_next_clause_is_the_phrasings():
+    """A sample interview's right answer was told it missed early stopping."""
+    rising = Claim.of([["stop training"], ["+validation loss"]])
+    assert rising.stated_in(claim_words(
+        "You watch the validation loss and stop training once it starts going up."))
+    assert not rising.stated_in(claim_words(
+        "You watch the validation loss and stop training once it is not going up."))
+    assert not rising.stated_in(claim_words(
+        "You watch the validation loss and stop training once it starts going down."))

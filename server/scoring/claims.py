@@ -80,7 +80,8 @@ _LINKING_WORDS = ("is", "are", "was", "were", "be", "been", "will", "would", "sh
                   "could", "may", "might", "does", "do", "did", "goes", "go", "went", "gets",
                   "get", "got", "become", "becomes", "tends", "tend", "to", "usually",
                   "typically", "generally", "often", "also", "then", "much", "a", "lot", "bit",
-                  "slightly", "way", "even", "further", "actually", "really", "start", "starts")
+                  "slightly", "way", "even", "further", "actually", "really", "start", "starts",
+                  "starting", "going", "getting", "begin", "begins", "beginning", "keeps", "keep")
 #: Words that may follow a change said of what came before it: a clause opener or an
 #: adverb of the change ("the validation loss rises even though ...", "drops sharply").
 _AFTER_A_CHANGE = frozenset(stem(w) for w in (
@@ -348,9 +349,37 @@ def _change(words: Sequence[str], start: int, end: int, kind: frozenset[str]) ->
         if word in kind:
             return position if _ends_its_phrase(words, position) else None
         if word == END or word in NEGATORS or word not in _LINKING:
-            return None
+            break
         linking += 1
         position += 1
+    return _change_said_of_it(words, end, kind)
+
+
+#: How far after a phrasing a clause may take it up as "it": "watch the validation loss
+#: and stop training once it starts going up" (a sample interview's right answer that was
+#: told it missed early stopping).
+PRONOUN_REACH = 8
+
+
+def _change_said_of_it(words: Sequence[str], end: int, kind: frozenset[str]) -> int | None:
+    """A change said of "it" or "they" in the next clause, the first pronoun after the
+    phrasing, when the phrasing ends its noun phrase ("sales records and it does worse"
+    says the model does worse: "sales" only qualified the records)."""
+    if end + 1 >= len(words) or words[end + 1] not in STOPWORDS:
+        return None
+    for position in range(end + 1, min(len(words), end + 1 + PRONOUN_REACH)):
+        word = words[position]
+        if word == END or word in NEGATORS:
+            return None
+        if word in ("it", "they"):
+            after = position + 1
+            while after < len(words) and after - position <= DIRECTION_AFTER + 1:
+                if words[after] in kind:
+                    return after if _ends_its_phrase(words, after) else None
+                if words[after] not in _LINKING:
+                    return None
+                after += 1
+            return None
     return None
 
 
