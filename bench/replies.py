@@ -5,7 +5,7 @@ important point the answer missed, and does the acknowledgement credit only what
 
 Each answer is the first answer to its question in a fresh interview (`Interviewer`,
 `max_follow_ups` 2, the protocol's default), scored by the real `ContentScorer`, and the
-policy's reply taken as the session takes it (`server.session.planner._result` builds the
+policy's reply taken as the session takes it (`server.session.planner.answer_result` builds the
 `AnswerResult`, the scorer's evidence included). The answers: one partial answer per seed
 question (`bench.dialogues.SEED_PARTIALS`, labeled when written) and every hand-labeled
 answer of tests/data/coverage_*.yaml. Truth is the labels,
@@ -32,7 +32,7 @@ from server.bank import KeyPoint, Question, QuestionBank, load_bank
 from server.interviewer.moves import Move
 from server.interviewer.policy import Interviewer
 from server.scoring.content import ContentResult, ContentScorer
-from server.session.planner import _result  # the session's own AnswerResult, evidence included
+from server.session.planner import answer_result  # the AnswerResult the session builds
 
 #: Key point weight that marks an essential point.
 ESSENTIAL = 3
@@ -77,7 +77,7 @@ def judge(scorer: ContentScorer, item: Labeled) -> Judged:
     policy = Interviewer([item.question], "interview", max_follow_ups=2, seed=0)
     policy.start()
     content = scorer.score(item.question, item.text)
-    reply = policy.on_answer(_result(item.question, content))
+    reply = policy.on_answer(answer_result(item.question, content))
     covered = content.covered_ids
     added = [kp for kp in item.question.key_points if kp.id in covered]
     picked = max(added, key=lambda kp: kp.weight) if added else None  # the policy's rule

@@ -95,7 +95,7 @@ class ReplyPlanner:
         assert self.policy is not None
         content = await self._content(question, text)
         policy = self.policy.clone()
-        reply = policy.on_answer(_result(question, content))
+        reply = policy.on_answer(answer_result(question, content))
         synthesis = None
         if reply.moves and self.llm is None and self.generation == generation:
             synthesis = self._prepare(reply.moves[0])
@@ -134,7 +134,7 @@ class ReplyPlanner:
     def answer(self, question: Question, content: ContentResult | None) -> Reply:
         assert self.policy is not None
         self.advance()
-        return self.policy.on_answer(_result(question, content))
+        return self.policy.on_answer(answer_result(question, content))
 
     def step(self, decide: Callable[[Interviewer], Reply]) -> Reply:
         """Any other policy step (an intent, a silence, the greeting)."""
@@ -179,7 +179,8 @@ class ReplyPlanner:
             yield move
 
 
-def _result(question: Question, content: ContentResult | None) -> AnswerResult:
+def answer_result(question: Question, content: ContentResult | None) -> AnswerResult:
+    """What the policy is told of a scored answer (the benches build it the same way)."""
     if content is None:
         return AnswerResult(frozenset(), 0.0, question.category)
     return AnswerResult(content.covered_ids, content.content, question.category,
