@@ -474,8 +474,12 @@ SETTINGS: dict[str, tuple[bool, dict[str, float]]] = {
     "words only, 0.5 s, 6 s unfinished": (False, {"finished_silence_s": 0.5,
                                                   "sure_silence_s": 0.5}),
     "words only, 0.3 s": (False, {"finished_silence_s": 0.3, "sure_silence_s": 0.3}),
-    "fused, 0.5 s (shipped defaults)": (True, {"finished_silence_s": 0.5,
-                                               "sure_silence_s": 0.5}),
+    "fused, 0.5 s (before)": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.5}),
+    "fused, 0.5 s, doubtful finished 6 s (shipped defaults)": (True, {
+        "finished_silence_s": 0.5, "sure_silence_s": 0.5, "doubt_finished_silence_s": 6.0}),
+    "the same, quick (p >= 0.9) 0.3 s": (True, {
+        "finished_silence_s": 0.5, "sure_silence_s": 0.3, "quick_p": 0.9,
+        "doubt_finished_silence_s": 6.0}),
     "fused, sure 0.3 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.3}),
     "fused, sure 0.25 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.25}),
     "fused, sure 0.2 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.2}),

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     #: ends, when it sounded final anyway or there is no turn-end model; one that also
     #: sounds unfinished is a thinking pause, held (with "take your time" at 8 s).
     endpoint_thinking_ms: int = 6000
+    #: Silence after a finished sentence that sounds mid-thought to the turn-end model
+    #: (p < 0.2): the words look done, the voice does not (Whisper wrote "uh" as "them.",
+    #: "so that" as "so now."). bench.turns, two runs: false cut-ins 15 -> 0 and 9 -> 7 of
+    #: 181, no finished answer held longer; the model is then asked after every pause of
+    #: a finished sentence too. Set it to `endpoint_silence_ms` to turn it off.
+    endpoint_doubtful_ms: int = 6000
     #: Silence right after a question before the candidate has said anything.
     endpoint_first_words_ms: int = 4500
     #: Speech starting this soon after the interviewer took the turn carries the

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import websockets
 
-from server.audio.endpoint import Ending, EndpointSettings, classify_ending, required_silence
+from server.audio.endpoint import Ending, EndpointSettings, classify_ending, hears_the_model, required_silence
 from tests.conftest import word_error_rate
 from tests.test_roundtrip import Recorder, stream
 
@@ -53,6 +53,21 @@ def test_required_silence_is_patient_mid_clause_and_quick_after_a_sentence():
     assert brief >= 1.0  # an opener more often than a whole answer
     assert unfinished > 2.5
     assert opening >= 4.0
+
+
+def test_a_finished_sentence_that_sounds_mid_thought_is_held_unless_a_question():
+    """Whisper wrote "...each weight is, uh" as "...each weight is them."; the voice said
+    it was not over (Smart Turn p 0.005). A question's rising voice reads as unfinished
+    too ("Sorry, can I start with regularization instead?": p 0.02), so it is left out."""
+    settings = EndpointSettings(doubt_finished_silence_s=6.0)
+    words = "The gradient of the loss with respect to each weight is them."
+    assert required_silence(words, settings, complete=0.005) == 6.0
+    assert required_silence(words, settings, complete=0.6) == settings.finished_silence_s
+    assert required_silence(words, EndpointSettings(), complete=0.005) \
+        == EndpointSettings().finished_silence_s  # off by default in the dataclass
+    question = "Sorry, can I start with regularization instead?"
+    assert required_silence(question, settings, complete=0.02) == settings.finished_silence_s
+    assert hears_the_model(words, settings) and not hears_the_model(words, EndpointSettings())
 
 
 async def _start(ws, rec, **fields) -> dict:

@@ -96,6 +96,13 @@ class EndpointSettings:
     #: stop are then a thinking pause. (A finished sentence that sounds doubtful waited
     #: 1.2 s; on bench/turns.py that prevented no cut-in, so it ends as any other.)
     doubt_p: float = 0.2
+    #: A finished sentence that sounds mid-thought (probability under `doubt_p`) waits
+    #: this long; at `finished_silence_s` or less the model is not asked after a finished
+    #: sentence at all.
+    doubt_finished_silence_s: float = 0.5
+    #: The quicker `sure_silence_s` needs at least this probability (a finished sentence
+    #: between `sure_p` and it ends at `finished_silence_s`).
+    quick_p: float = 0.5
     #: Words that dangle and speech that sounds unfinished: a thinking pause, held
     #: (the session says "take your time" at `THINKING_NUDGE_S`); past this the answer
     #: so far is taken as the answer.
@@ -116,7 +123,8 @@ def hears_the_model(text: str, settings: EndpointSettings) -> bool:
     10-80 ms of CPU a pause, 0.24 s of the median reply at eight sessions)."""
     words = len(_WORD.findall(text.lower()))
     return not (classify_ending(text) is Ending.FINISHED and words >= settings.brief_words
-                and settings.sure_silence_s >= settings.finished_silence_s)
+                and settings.sure_silence_s >= settings.finished_silence_s
+                and settings.doubt_finished_silence_s <= settings.finished_silence_s)
 
 
 def required_silence(text: str, settings: EndpointSettings,
@@ -138,8 +146,14 @@ def required_silence(text: str, settings: EndpointSettings,
         return settings.unfinished_silence_s
     brief = words < settings.brief_words
     if ending is Ending.FINISHED:
-        if complete is not None and complete >= settings.sure_p and not brief:
+        if complete is not None and complete >= max(settings.sure_p, settings.quick_p) \
+                and not brief:
             return min(settings.sure_silence_s, settings.finished_silence_s)
+        if sounds_doubtful and not text.rstrip().endswith("?"):
+            # A question is left out: its rising voice reads as unfinished to the model
+            # ("Sorry, can I start with regularization instead?": p 0.02).
+            return max(settings.doubt_finished_silence_s, settings.finished_silence_s,
+                       settings.unknown_silence_s if brief else 0.0)
         if brief:
             return max(settings.finished_silence_s, settings.unknown_silence_s)
         return settings.finished_silence_s

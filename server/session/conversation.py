@@ -115,6 +115,7 @@ class Conversation:
                 sure_silence_s=settings.endpoint_sure_ms / ms,
                 unknown_silence_s=max(settings.endpoint_silence_ms / ms, 1.2),
                 unfinished_silence_s=settings.endpoint_thinking_ms / ms,
+                doubt_finished_silence_s=settings.endpoint_doubtful_ms / ms,
                 opening_silence_s=settings.endpoint_first_words_ms / ms),
             vad_threshold=settings.vad_threshold, resume_window_s=settings.endpoint_resume_ms / ms,
             partial_interval_s=settings.stt_partial_interval_s,
