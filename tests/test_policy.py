@@ -26,7 +26,7 @@ from server.interviewer.policy import (
     Reply,
     question_parts,
 )
-from server.interviewer.replies import ACK_MAX_WORDS, ACK_OPENERS, Picker, acknowledgement
+from server.interviewer.replies import ACK_MAX_WORDS, ACK_OPENERS, NEUTRAL_LEADS, Picker, acknowledgement
 
 EMPTY_PRAISE = re.compile(
     r"^(?:great|good|excellent|nice|awesome|perfect|well done|fantastic)(?: answer| job| work| point)?[.!]$",
@@ -301,9 +301,12 @@ def test_a_lone_credited_point_gets_no_acknowledgement(bank: QuestionBank) -> No
     h.start()
     reply = h.answer(["recall-def"])
     assert reply.moves[0].kind == "followup" and reply.moves[0].ack == ""
-    # A follow-up answer that adds a point to one already covered is acknowledged.
+    lead = reply.moves[0].lead  # a backchannel that credits nothing, cached audio
+    assert lead in NEUTRAL_LEADS
+    # A follow-up answer that adds a point to one already covered is acknowledged, with
+    # another opener than the backchannel's.
     reply = h.answer(["precision-def"])
-    assert reply.moves[0].ack
+    assert reply.moves[0].ack and not reply.moves[0].ack.startswith(lead.rstrip("."))
 
 
 def test_acknowledgement_after_a_follow_up_names_the_new_point(bank: QuestionBank) -> None:
@@ -334,7 +337,8 @@ def test_nothing_new_gets_no_acknowledgement(bank: QuestionBank) -> None:
     h.start()
     h.answer(["precision-def"])
     reply = h.answer(["precision-def"])
-    assert reply.moves[0].ack == ""  # silent, not a hollow "Okay."
+    assert reply.moves[0].ack == ""  # credits nothing; a bare backchannel at most
+    assert reply.moves[0].lead in (*NEUTRAL_LEADS, "")
 
 
 def test_acknowledgements_vary_and_no_opener_repeats_in_a_session(bank: QuestionBank) -> None:
@@ -347,7 +351,8 @@ def test_acknowledgements_vary_and_no_opener_repeats_in_a_session(bank: Question
         if reply.moves[0].kind in ("followup", "question") and reply.moves[0].ack:
             acks.append(ack_of(reply.moves[0]))
     assert len(acks) >= 12
-    openers = [a.split(",")[0] for a in acks]
+    # The opener each begins with ("Okay, good" before "Okay").
+    openers = [max((o for o in ACK_OPENERS if a.startswith(o + ",")), key=len) for a in acks]
     assert len(set(openers[:len(ACK_OPENERS)])) == min(len(openers), len(ACK_OPENERS))
     for ack in acks:
         assert not EMPTY_PRAISE.match(ack)
@@ -690,6 +695,7 @@ def test_moves_keep_the_shape_the_conversation_relies_on(bank: QuestionBank) -> 
         state = h.policy.asked[move.index - 1] if move.index else None
         if move.kind == "followup":
             assert state is not None and move.core == state.follow_ups_asked[-1].text
-            assert move.text == " ".join(part for part in (move.ack, move.core) if part)
+            assert move.text == " ".join(part for part in (move.ack, move.lead, move.core) if part)
+            assert bool(move.ack) != bool(move.lead)  # "Okay." only where nothing is acknowledged
         elif move.kind == "question":
             assert move.core == h.question.prompt and move.text.endswith(h.question.prompt)

@@ -67,7 +67,12 @@ def test_a_finished_sentence_that_sounds_mid_thought_is_held_unless_a_question()
         == EndpointSettings().finished_silence_s  # off by default in the dataclass
     question = "Sorry, can I start with regularization instead?"
     assert required_silence(question, settings, complete=0.02) == settings.finished_silence_s
-    assert hears_the_model(words, settings) and not hears_the_model(words, EndpointSettings())
+    # The model is asked after a finished sentence only when a short burst of speech
+    # (a filler) followed a pause: an ordinary sentence keeps its quick end, unasked.
+    assert hears_the_model(words, settings, burst_s=0.4)
+    assert not hears_the_model(words, settings, burst_s=2.5)
+    assert not hears_the_model(words, settings)
+    assert not hears_the_model(words, EndpointSettings(), burst_s=0.4)
 
 
 async def _start(ws, rec, **fields) -> dict:

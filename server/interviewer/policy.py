@@ -165,7 +165,8 @@ class Interviewer:
             probe = self._choose_probe(state, result, missed)
             if probe is not None:
                 move = Move("followup", probe.text, question.id, state.index,
-                            probe.key_point or "deeper", ack=ack)
+                            probe.key_point or "deeper", ack=ack,
+                            lead="" if ack else replies.neutral_lead(self.words))
                 state.follow_ups_asked.append(probe)
                 self.last_prompt = move
                 return Reply([move])

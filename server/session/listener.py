@@ -209,7 +209,7 @@ class Listener:
             if self.settings.end_check and silent_for >= END_CHECK_AFTER_S \
                     and turn.end_check_asked != turn.silence_since:
                 turn.end_check_asked = turn.silence_since  # asked, or not needed, once a pause
-                if hears_the_model(hint, self.endpoint):
+                if hears_the_model(hint, self.endpoint, _burst_after_a_pause(turn)):
                     self._events.append(EndCheckDue(turn, turn.silence_since, self.audio_between(
                         max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
         elif silent_for < self.endpoint.unfinished_silence_s:
@@ -300,3 +300,11 @@ class Listener:
         turn.pieces.append(piece)
         turn.commit_t = end_t
         self._events.append(PieceCut(turn, piece, self.audio_between(start_t, end_t), previous))
+
+
+def _burst_after_a_pause(turn: Turn) -> float | None:
+    """How long the speech before this pause lasted, when a pause came before it too."""
+    if len(turn.segments) < 2:
+        return None
+    start, end = turn.segments[-1]
+    return end - start
