@@ -70,10 +70,10 @@ class Settings(BaseSettings):
     #: sounds unfinished is a thinking pause, held (with "take your time" at 8 s).
     endpoint_thinking_ms: int = 6000
     #: Silence after a finished sentence that sounds mid-thought to the turn-end model
-    #: (p < 0.2): the words look done, the voice does not (Whisper wrote "uh" as "them.",
-    #: "so that" as "so now."). bench.turns, two runs: false cut-ins 15 -> 0 and 9 -> 7 of
-    #: 181, no finished answer held longer; the model is then asked after every pause of
-    #: a finished sentence too. Set it to `endpoint_silence_ms` to turn it off.
+    #: (p < 0.2), asked when a short burst of speech followed a pause: a filler Whisper
+    #: wrote as a word ("...each weight is, uh" as "...each weight is them."). Questions
+    #: are left out. bench.turns: filler cut-ins 4 -> 2 of 80, no finished answer held
+    #: longer. Set it to `endpoint_silence_ms` to turn it off.
     endpoint_doubtful_ms: int = 6000
     #: Silence right after a question before the candidate has said anything.
     endpoint_first_words_ms: int = 4500
