@@ -428,10 +428,11 @@ _TURNS = frozenset({"but", "though", "although", "however", "yet"})
 
 def _professes_ignorance(words: Sequence[str], start: int) -> bool:
     before = _in_sentence_before(words, start, IGNORANCE_REACH)
-    for i in range(len(before) - 2, 0, -1):
+    for i in range(len(before) - 1, 0, -1):
         if before[i] in _TURNS:
             return False
-        if before[i] in _NOT_KNOWING and before[i - 1] == "not" and before[i + 1] in _GOVERNED:
+        if (before[i] in _NOT_KNOWING and before[i - 1] == "not" and i + 1 < len(before)
+                and before[i + 1] in _GOVERNED):
             return True
     return False
 
@@ -538,9 +539,14 @@ def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:
     return tuple((m.text, Claim.of(m.requires)) for m in kp.misconceptions)
 
 
-def _holds(words: Sequence[str], part: Sequence[str]) -> bool:
+def _starts(words: Sequence[str], part: Sequence[str]) -> list[int]:
+    """Where the words `part` stand in `words`, in order."""
     n = len(part)
-    return any(list(words[i:i + n]) == list(part) for i in range(len(words) - n + 1))
+    return [i for i in range(len(words) - n + 1) if list(words[i:i + n]) == list(part)]
+
+
+def _holds(words: Sequence[str], part: Sequence[str]) -> bool:
+    return bool(_starts(words, part))
 
 
 def stated_misconception(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Reading) -> str | None:
@@ -578,13 +584,12 @@ _REFERRING_BACK = frozenset({"it", "that", "which", "this"})
 def _taken_back(sentence: Sequence[str], clause: Sequence[str]) -> bool:
     """The clause is denied by the words right after it in its sentence."""
     n = len(clause)
-    for start in range(len(sentence) - n + 1):
-        if list(sentence[start:start + n]) == list(clause):
-            after = sentence[start + n: start + n + 3]
-            if after[:2] == ["not", stem("true")] or (after and after[0] in _TAKING_BACK - {"not"}):
-                return True
-            if after and after[0] in _REFERRING_BACK and any(w in _TAKING_BACK for w in after[1:3]):
-                return True
+    for start in _starts(sentence, clause):
+        after = list(sentence[start + n: start + n + 3])
+        if after[:2] == ["not", stem("true")] or (after and after[0] in _TAKING_BACK - {"not"}):
+            return True
+        if after and after[0] in _REFERRING_BACK and any(w in _TAKING_BACK for w in after[1:3]):
+            return True
     return False
 
 
