@@ -168,3 +168,13 @@ def test_a_wrong_claim_in_a_follow_up_is_named_though_the_point_was_covered(scor
     bias = next(p for p in second.points if p.id == "bias-definition")
     assert bias.covered and bias.misconception
     assert assess(question, second, None).feedback.startswith("Careful")
+
+
+def test_the_card_names_each_wrong_claim_up_to_two(scorer, bank):
+    question = bank.get("precision-recall")
+    result = scorer.score(question, "If you lower the threshold, precision goes up. F1 is just the "
+                                    "average of the two.")
+    wrong = [p.misconception for p in result.points if p.misconception]
+    assert len(wrong) == 2, wrong
+    feedback = assess(question, result, None).feedback
+    assert feedback.startswith("Careful") and all(f"'{w}'" in feedback for w in wrong)

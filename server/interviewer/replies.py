@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from server.bank import KeyPoint, Question
 from server.interviewer.moves import Move
 from server.interviewer.speakable import first_clause
+from server.scoring.text import lower_first
 
 #: The longest acknowledgement, in words: a backchannel, not a lecture.
 ACK_MAX_WORDS = 12
@@ -80,13 +81,6 @@ class Picker:
         choice = self.rng.choice(choices)
         self.last[family] = choice
         return choice
-
-
-def lower_first(text: str) -> str:
-    """Lower the first letter unless the first word is an acronym or "I"."""
-    word = text.split(" ", 1)[0]
-    acronym = word[1:2].isupper() or any(ch.isdigit() for ch in word)  # "PCA", "L1"
-    return text if word == "I" or acronym else text[:1].lower() + text[1:]
 
 
 def sentence(text: str) -> str:

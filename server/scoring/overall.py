@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from server.bank import Question
 from server.scoring.content import ContentResult, PointCoverage
 from server.scoring.delivery import DeliveryMetrics, biggest_habit, delivery_score
+from server.scoring.text import lower_first
 
 #: Content dominates: knowing the material matters more than polish, but a
 #: rambling, filler-heavy answer still costs up to a quarter of the mark.
@@ -32,22 +33,22 @@ def overall_score(content: float, delivery: float | None) -> float:
     return round(CONTENT_WEIGHT * content + DELIVERY_WEIGHT * delivery, 1)
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 def write_feedback(question: Question, points: Sequence[PointCoverage],
                    metrics: DeliveryMetrics | None) -> str:
-    """The most important missed point, then the biggest delivery habit. No empty praise."""
+    """The wrong claims the answer stated (two at most), else its most important missed
+    point; then the biggest delivery habit. No empty praise."""
     sentences: list[str] = []
     missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
-    wrong = next((p for p in sorted(points, key=lambda p: -p.weight) if p.misconception), None)
-    if wrong is not None:
-        sentences.append(f"Careful: '{wrong.misconception}' is not right; "
-                         f"{_lower_first(wrong.text.rstrip('.'))}.")
+    # Each wrong claim is worth correcting (the card named only the first); the two
+    # weightiest are, so that the card stays a few lines.
+    wrongs = [p for p in sorted(points, key=lambda p: -p.weight) if p.misconception][:2]
+    if wrongs:
+        for number, wrong in enumerate(wrongs):
+            sentences.append(f"{'Careful:' if number == 0 else 'Also,'} '{wrong.misconception}' "
+                             f"is not right; {lower_first(wrong.text.rstrip('.'))}.")
     elif missed:
         sentences.append(f"The biggest gap: you did not cover that "
-                         f"{_lower_first(missed[0].text.rstrip('.'))}.")
+                         f"{lower_first(missed[0].text.rstrip('.'))}.")
     else:
         deeper = question.deeper_probes[0].text if question.deeper_probes else None
         sentences.append("You covered every key point" + (

@@ -151,3 +151,11 @@ def spans(text: str, max_words: int = 45, pairs_of_sentences: bool = False) -> l
             seen.add(span)
             unique.append(span)
     return unique
+
+
+def lower_first(text: str) -> str:
+    """Lower the first letter unless the first word is an acronym or "I" (a sentence put
+    after a colon or a comma: "...; f1 is" would misspell "F1")."""
+    word = text.split(" ", 1)[0]
+    acronym = word[1:2].isupper() or any(ch.isdigit() for ch in word)  # "PCA", "L1"
+    return text if word == "I" or acronym else text[:1].lower() + text[1:]
