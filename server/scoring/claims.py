@@ -342,17 +342,22 @@ def _change(words: Sequence[str], start: int, end: int, kind: frozenset[str]) ->
             return back
         if word == END or word in NEGATORS or word not in STOPWORDS:
             break
-    position = end + 1
-    linking = 0
-    while position < len(words) and linking <= DIRECTION_AFTER:
+    change = _linked_change(words, end + 1, kind)
+    if change is not None:
+        return change if _ends_its_phrase(words, change) else None
+    return _change_said_of_it(words, end, kind)
+
+
+def _linked_change(words: Sequence[str], first: int, kind: frozenset[str]) -> int | None:
+    """Index of the first word of `kind` from `first` on, across linking words only (at
+    most `DIRECTION_AFTER` of them): "precision [usually goes] up"."""
+    for position in range(first, min(len(words), first + DIRECTION_AFTER + 1)):
         word = words[position]
         if word in kind:
-            return position if _ends_its_phrase(words, position) else None
+            return position
         if word == END or word in NEGATORS or word not in _LINKING:
-            break
-        linking += 1
-        position += 1
-    return _change_said_of_it(words, end, kind)
+            return None
+    return None
 
 
 #: How far after a phrasing a clause may take it up as "it": "watch the validation loss
@@ -372,14 +377,8 @@ def _change_said_of_it(words: Sequence[str], end: int, kind: frozenset[str]) -> 
         if word == END or word in NEGATORS:
             return None
         if word in ("it", "they"):
-            after = position + 1
-            while after < len(words) and after - position <= DIRECTION_AFTER + 1:
-                if words[after] in kind:
-                    return after if _ends_its_phrase(words, after) else None
-                if words[after] not in _LINKING:
-                    return None
-                after += 1
-            return None
+            change = _linked_change(words, position + 1, kind)
+            return change if change is not None and _ends_its_phrase(words, change) else None
     return None
 
 
@@ -563,13 +562,15 @@ def misconception_clause(point: Claim, wrong: Sequence[tuple[str, Claim]],
     for text, claim in wrong:
         stating = [(sentence, words) for sentence, words in reading.clauses
                    if claim.stated_in(words)]
+        if not stating:
+            continue
         # Judged on the shortest clause that states it, as evidence is: the longer ones
         # around it carry what is said after it ("..., it doesn't, it interpolates").
-        for sentence, words in sorted(stating, key=lambda clause: len(clause[1]))[:1]:
-            if (not point.stated_in(words)
-                    and not any(find(reading.sentences[sentence], d) for d in DISTANCING)
-                    and not _taken_back(reading.sentences[sentence], words)):
-                return text, words
+        sentence, words = min(stating, key=lambda clause: len(clause[1]))
+        if (not point.stated_in(words)
+                and not any(find(reading.sentences[sentence], d) for d in DISTANCING)
+                and not _taken_back(reading.sentences[sentence], words)):
+            return text, words
     return None
 
 
@@ -579,6 +580,7 @@ def misconception_clause(point: Claim, wrong: Sequence[tuple[str, Claim]],
 #: "..., no need to renormalize" go on with the claim (probes).
 _TAKING_BACK = frozenset({"not", "wrong", "false", "untrue", "incorrect", "myth"})
 _REFERRING_BACK = frozenset({"it", "that", "which", "this"})
+_NOT_TRUE = ["not", stem("true")]
 
 
 def _taken_back(sentence: Sequence[str], clause: Sequence[str]) -> bool:
@@ -586,7 +588,7 @@ def _taken_back(sentence: Sequence[str], clause: Sequence[str]) -> bool:
     n = len(clause)
     for start in _starts(sentence, clause):
         after = list(sentence[start + n: start + n + 3])
-        if after[:2] == ["not", stem("true")] or (after and after[0] in _TAKING_BACK - {"not"}):
+        if after[:2] == _NOT_TRUE or (after and after[0] != "not" and after[0] in _TAKING_BACK):
             return True
         if after and after[0] in _REFERRING_BACK and any(w in _TAKING_BACK for w in after[1:3]):
             return True
