@@ -190,3 +190,40 @@ def test_a_change_said_of_it_in_the_next_clause_is_the_phrasings():
         "You watch the validation loss and stop training once it is not going up."))
     assert not rising.stated_in(claim_words(
         "You watch the validation loss and stop training once it starts going down."))
+
+
+def test_a_negated_wish_denies_the_phrase_it_governs():
+    """Hold-out 4: a correct k-means answer was told to stop starting at the mean."""
+    at_the_mean = Claim.of([["centroids at the mean"]])
+    assert at_the_mean.stated_in(claim_words("I start all the centroids at the mean of the data"))
+    assert not at_the_mean.stated_in(claim_words(
+        "You don't want to start all the centroids at the mean of the data, they never separate"))
+
+
+def test_a_misconception_said_of_another_case_is_not_the_candidates():
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["random"], ["init", "initializ"]])
+    wrong = (("zero init is fine", Claim.of([["start all the weights at zero"]])),)
+    scoped = "With logistic regression you can start all the weights at zero, but here you can't."
+    assert stated_misconception(point, wrong, read_answer(scoped)) is None
+    # A bare "but ... not" goes on with the claim: the first clause still says it.
+    plain = "You can start all the weights at zero, but the biases do not matter."
+    assert stated_misconception(point, wrong, read_answer(plain)) == "zero init is fine"
+
+
+def test_a_spelled_out_wrong_claim_is_reported_though_it_names_the_points_concepts():
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["friends"], ["recommended", "come from"]])
+    wrong = (("only friends", Claim.of([["come only from the user's friends"]])),)
+    answer = "Candidates come only from the user's friends, strangers hurt trust."
+    assert point.stated_in(claim_words(answer))
+    assert stated_misconception(point, wrong, read_answer(answer)) == "only friends"
+
+
+def test_a_subject_after_a_comparative_than_is_only_compared_with():
+    multitask = Claim.of([["multi task"], ["head per", "engagement type"]])
+    assert not multitask.stated_in(claim_words(
+        "a separate model per engagement type, which is simpler than a multi task net"))
+    assert multitask.stated_in(claim_words("a multi task net with one head per engagement type"))

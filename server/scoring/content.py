@@ -169,9 +169,13 @@ class ContentScorer:
         """Coverage of this answer, accumulated with `previous` turns on the same question."""
         said = self._read(answer)
         earlier = {p.id: p for p in previous or ()}
+        wrong = {kp.id: self._wrong(question, kp, said) for kp in question.key_points}
+        # A clause that states a wrong claim credits no point of the question: "with big
+        # batches you can skip warmup" had covered the large-batch point (hold-out 4).
+        wrong_clauses = [w[1] for w in wrong.values() if w]
         points: list[PointCoverage] = []
         for kp in question.key_points:
-            found = self._cover(question, kp, said)
+            found = self._cover(question, kp, said, wrong[kp.id], wrong_clauses)
             before = earlier.get(kp.id)
             if before is not None and before.covered and not found.covered:
                 # Coverage accumulates across follow-ups; a wrong claim made now is still named.
@@ -195,14 +199,22 @@ class ContentScorer:
                     self._spans[text] = known[text]
         return np.stack([known[t] for t in texts])
 
-    def _cover(self, question: Rubric, kp: KeyPoint, said: _Answer) -> PointCoverage:
+    def _wrong(self, question: Rubric, kp: KeyPoint, said: _Answer) -> tuple[str, list[str]] | None:
+        """The misconception of this point the answer states, with its clause's words."""
+        if not said.units:
+            return None
+        point = self._point(question, kp)
+        return misconception_clause(point.claim, point.wrong, said.reading)
+
+    def _cover(self, question: Rubric, kp: KeyPoint, said: _Answer,
+               wrong: tuple[str, list[str]] | None,
+               wrong_clauses: Sequence[Sequence[str]]) -> PointCoverage:
         if not said.units:
             return PointCoverage(kp.id, kp.text, kp.weight, False, None, None)
         point = self._point(question, kp)
         similarity: float | None = None
-        wrong = misconception_clause(point.claim, point.wrong, said.reading)
         if point.claim:
-            best = said.reading.shortest(point.claim, besides=wrong[1] if wrong else ())
+            best = said.reading.shortest(point.claim, besides=wrong_clauses)
             covered = best is not None
         else:
             covered, probability = self.matcher.covers(self._match_input(question, kp, point, said))
