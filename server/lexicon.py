@@ -63,6 +63,11 @@ DANGLING: frozenset[str] = frozenset({
     # discourse openers said while framing the next sentence
     "basically", "actually", "well",
 }) | FILLERS
+#: Words that, right after a conjunction, still frame the clause to come: "...so now." is
+#: a cut "so now we ..." (espeak's "so that", heard as "so now.", ended 7 of bench/turns.py's
+#: 9 false cut-ins). Alone they end sentences ("...that's how it works now.").
+FRAMING_AFTER_CONJUNCTION: frozenset[str] = frozenset({"now", "next"})
+CONJUNCTIONS: frozenset[str] = frozenset({"and", "or", "but", "so", "because"})
 
 #: A silence between two stretches of speech at least this long is a long pause: it
 #: costs delivery points and is drawn before the word after it. Measured on the VAD's

@@ -37,6 +37,9 @@ pytestmark = pytest.mark.slow
     ("The first reason is that the model depends on.", Ending.UNFINISHED),
     ("so it is one of.", Ending.UNFINISHED),
     ("What do you mean?", Ending.FINISHED),
+    # A conjunction and a word that frames what comes next: "so that" heard as "so now."
+    ("Dropout switches off random units so now.", Ending.UNFINISHED),
+    ("That is how most teams do it now.", Ending.FINISHED),
     ("", Ending.UNKNOWN),
 ])
 def test_classify_ending(text, ending):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 # The words a clause cannot end on (fillers among them) are defined once, in lexicon.py.
+from server.lexicon import CONJUNCTIONS, FRAMING_AFTER_CONJUNCTION
 from server.lexicon import DANGLING as _DANGLING
 
 
@@ -55,6 +56,8 @@ def classify_ending(text: str) -> Ending:
     if words and words[-1] in _DANGLING:
         if not (stripped.endswith((".", "?", "!")) and _stranded(words)):
             return Ending.UNFINISHED
+    if len(words) >= 3 and words[-1] in FRAMING_AFTER_CONJUNCTION and words[-2] in CONJUNCTIONS:
+        return Ending.UNFINISHED  # "...random units so now." for "... so that"
     last_clause = _WORD.findall(re.split(r"[,;:]", stripped)[-1].lower())
     if len(last_clause) <= 2 and last_clause and last_clause[0] in _SUBORDINATORS:
         return Ending.UNFINISHED  # "..., while boosting." / "..., because it."
