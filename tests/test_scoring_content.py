@@ -178,3 +178,13 @@ def test_the_card_names_each_wrong_claim_up_to_two(scorer, bank):
     assert len(wrong) == 2, wrong
     feedback = assess(question, result, None).feedback
     assert feedback.startswith("Careful") and all(f"'{w}'" in feedback for w in wrong)
+
+
+def test_a_clause_stating_a_wrong_claim_credits_no_point(scorer, bank):
+    """Hold-out 4: 'with big batches you can skip warmup' had covered the large-batch point."""
+    q = bank.get("learning-rate-schedules-warmup")
+    result = scorer.score(q, "Warmup really matters when the batch size is small, with big batches "
+                             "the gradient is clean enough that you can skip it.")
+    by_id = {p.id: p for p in result.points}
+    assert by_id["warmup-why"].misconception == "warmup is only needed when the batch size is small"
+    assert not by_id["large-batch"].covered

@@ -24,7 +24,11 @@ Matching rules (the bank's SCHEMA.md repeats them for authors):
   words only ("precision usually goes up"), so one phrasing covers every verb of change
   and "lower the threshold" never reads as "+threshold";
 * a key point may have `alternatives`: other claims any one of which states it
-  ("+threshold" with "+precision", or "-threshold" with "+recall").
+  ("+threshold" with "+precision", or "-threshold" with "+recall");
+* a negated wish ("you don't want to start all the centroids at the mean") denies what it
+  governs, and a subject after a comparative "than" is only compared with;
+* a misconception is not the candidate's when taken back right after ("..., it doesn't")
+  or said of another case ("..., but here you can't"), and its clause credits no point.
 
 Run `python -m server.scoring.claims QUESTION_ID "an answer"` to see which concepts of
 which key points and misconceptions an answer states.
