@@ -227,3 +227,22 @@ def test_a_subject_after_a_comparative_than_is_only_compared_with():
     assert not multitask.stated_in(claim_words(
         "a separate model per engagement type, which is simpler than a multi task net"))
     assert multitask.stated_in(claim_words("a multi task net with one head per engagement type"))
+
+
+def test_not_about_denies_what_follows():
+    """Hold-out 5: 'the bias here ... isn't about the data being unfair' was told it was wrong."""
+    unfair = Claim.of([["data being unfair"]])
+    assert unfair.stated_in(claim_words("bias is about the data being unfair"))
+    assert not unfair.stated_in(claim_words("the bias here isn't about the data being unfair"))
+
+
+def test_a_worry_answered_with_but_it_doesnt_is_not_the_candidates():
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["subtract the max"], ["overflow"]])
+    wrong = (("shifting changes the probabilities", Claim.of([["changes the probabilities"]])),)
+    assert stated_misconception(point, wrong, read_answer(
+        "Subtracting the max changes the probabilities.")) == "shifting changes the probabilities"
+    for answer in ("Subtracting the max changes the probabilities, but it doesn't.",
+                   "People sometimes worry that changes the probabilities, but it doesn't."):
+        assert stated_misconception(point, wrong, read_answer(answer)) is None, answer

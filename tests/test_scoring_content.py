@@ -188,3 +188,14 @@ def test_a_clause_stating_a_wrong_claim_credits_no_point(scorer, bank):
     by_id = {p.id: p for p in result.points}
     assert by_id["warmup-why"].misconception == "warmup is only needed when the batch size is small"
     assert not by_id["large-batch"].covered
+
+
+def test_the_sentence_stating_a_points_wrong_claim_does_not_cover_it(scorer, bank):
+    """Hold-out 5: the right gradient with the extra sigmoid factor in the same sentence."""
+    q = bank.get("logistic-regression-scratch")
+    answer = ("For the gradient, because it's like squared error, I multiply by the sigmoid derivative "
+              "too, so it's X transpose times predictions minus y, times p times one minus p, over n.")
+    gradients = {p.id: p for p in scorer.score(q, answer).points}["gradients"]
+    assert gradients.misconception and not gradients.covered
+    right = "The gradient is X transpose times predictions minus y, over n."
+    assert {p.id: p for p in scorer.score(q, right).points}["gradients"].covered

@@ -424,11 +424,13 @@ def _match_from(words: Sequence[str], needle: Sequence[str], start: int) -> int 
 #: Hedging adverbs that carry nothing between a negation and what it denies: "you don't
 #: really need to retrain" denies the retraining four words on; they do not count in the reach.
 _HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even", "always", "truly"))
-#: A negated wish denies the whole verb phrase it governs: "you don't want to start all the
+#: A negated wish (or "not about") denies the whole phrase it governs: "you don't want to start all the
 #: centroids at the mean of the data" (hold-out 4, a correct answer told it was wrong: the
 #: phrasing stood six words after the "not").
 WISH_REACH = 7
-_WISHES = frozenset(stem(w) for w in ("want", "wanna"))
+_WISHES = frozenset(stem(w) for w in ("want", "wanna",
+                                      # and "it isn't about the data being unfair" (hold-out 5)
+                                      "about"))
 
 
 def _in_sentence_before(words: Sequence[str], start: int, reach: int) -> list[str]:
@@ -498,16 +500,22 @@ class Reading:
     clauses: list[tuple[int, list[str]]]  # (sentence index, words) of one-sentence spans
     sentences: list[list[str]]
 
+    def sentence_of(self, clause: Sequence[str]) -> list[str]:
+        """The words of the sentence a clause of this answer stands in."""
+        return next((sentence for sentence in self.sentences if _holds(sentence, clause)), [])
+
     def stating(self, claim: Claim) -> list[int]:
         """Indices of the units that state `claim`."""
         return [i for i, words in enumerate(self.words) if claim.stated_in(words, self.leads[i])]
 
-    def shortest(self, claim: Claim, besides: Sequence[Sequence[str]] = ()) -> int | None:
+    def shortest(self, claim: Claim, besides: Sequence[Sequence[str]] = (),
+                 outside: Sequence[str] = ()) -> int | None:
         """The shortest unit that states `claim` (the evidence), first on a tie; none that
         holds one of the clauses `besides` (clauses stating a wrong claim: the same words
-        do not state a right one too)."""
+        do not state a right one too), and none within or around the sentence `outside`."""
         found = [i for i in self.stating(claim)
-                 if not any(clause and _holds(self.words[i], clause) for clause in besides)]
+                 if not any(clause and _holds(self.words[i], clause) for clause in besides)
+                 and not (outside and (_holds(outside, self.words[i]) or _holds(self.words[i], outside)))]
         return min(found, key=lambda i: (len(self.units[i].split()), i)) if found else None
 
 
@@ -559,7 +567,8 @@ DISTANCING = tuple(Phrasing.of(p) for p in (
     "contrary to", "the opposite", "common belief", "many think", "many people", "tempting to think",
     "a lot of people", "some say", "some think", "you might think", "one might think",
     "would be a mistake", "would be wrong", "is a trap", "it not that", "people confuse",
-    "people assume", "people mix up", "people get wrong", "misstated", "get backwards"))
+    "people assume", "people mix up", "people get wrong", "misstated", "get backwards",
+    "people worry", "people sometimes", "worry that", "people fear"))
 
 
 def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:
@@ -611,9 +620,11 @@ SPELLED_OUT = 5
 
 
 def _spelled_out(claim: Claim, words: Sequence[str]) -> bool:
-    """Said word for word: with other words between, the phrase's claim may be another
-    ("rotary embeddings rotate the queries and keys and leave the values alone")."""
-    return len(claim.concepts) == 1 and any(
+    """A long phrasing of its first concept said word for word. With other words between,
+    the phrase's claim may be another ("rotary embeddings rotate the queries and keys and
+    leave the values alone"); a long phrasing of a later concept may be said of another
+    subject ("an RNN reads the tokens left to right, but self attention ...")."""
+    return bool(claim.concepts) and any(
         last - first + 1 == len(phrasing.words)
         for phrasing in claim.concepts[0] if len(phrasing.words) >= SPELLED_OUT
         for first, last in occurrences(words, phrasing))
@@ -632,7 +643,10 @@ def _taken_back(sentence: Sequence[str], clause: Sequence[str]) -> bool:
     """The clause is denied by the words right after it in its sentence."""
     n = len(clause)
     for start in _starts(sentence, clause):
-        after = list(sentence[start + n: start + n + 3])
+        after = list(sentence[start + n: start + n + 4])
+        if after[:1] == ["but"]:  # "..., but it doesn't" (hold-out 5)
+            after = after[1:]
+        after = after[:3]
         if after[:2] == _NOT_TRUE or (after and after[0] != "not" and after[0] in _TAKING_BACK):
             return True
         if after and after[0] in _REFERRING_BACK and any(w in _TAKING_BACK for w in after[1:3]):

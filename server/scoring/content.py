@@ -214,7 +214,10 @@ class ContentScorer:
         point = self._point(question, kp)
         similarity: float | None = None
         if point.claim:
-            best = said.reading.shortest(point.claim, besides=wrong_clauses)
+            # Nor does the sentence in which the point's own wrong claim is made: "it's X
+            # transpose times predictions minus y, times p times one minus p" (hold-out 5).
+            best = said.reading.shortest(point.claim, besides=wrong_clauses,
+                                         outside=said.reading.sentence_of(wrong[1]) if wrong else ())
             covered = best is not None
         else:
             covered, probability = self.matcher.covers(self._match_input(question, kp, point, said))
