@@ -568,7 +568,8 @@ DISTANCING = tuple(Phrasing.of(p) for p in (
     "a lot of people", "some say", "some think", "you might think", "one might think",
     "would be a mistake", "would be wrong", "is a trap", "it not that", "people confuse",
     "people assume", "people mix up", "people get wrong", "misstated", "get backwards",
-    "people worry", "people sometimes", "worry that", "people fear"))
+    "people worry", "people sometimes", "worry that", "people fear", "misunderstanding",
+    "common slip", "common error", "a slip is"))
 
 
 def misconception_claims(kp: KeyPoint) -> tuple[tuple[str, Claim], ...]:
