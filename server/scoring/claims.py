@@ -424,13 +424,13 @@ def _match_from(words: Sequence[str], needle: Sequence[str], start: int) -> int 
 #: Hedging adverbs that carry nothing between a negation and what it denies: "you don't
 #: really need to retrain" denies the retraining four words on; they do not count in the reach.
 _HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even", "always", "truly"))
-#: A negated wish (or "not about") denies the whole phrase it governs: "you don't want to start all the
-#: centroids at the mean of the data" (hold-out 4, a correct answer told it was wrong: the
-#: phrasing stood six words after the "not").
+#: Words that carry a "not" right before them over the whole phrase they govern: a negated
+#: wish, "you don't want to start all the centroids at the mean of the data" (hold-out 4, a
+#: correct answer told it was wrong: the phrasing stood six words after the "not"), and
+#: "not about".
 WISH_REACH = 7
-_WISHES = frozenset(stem(w) for w in ("want", "wanna",
-                                      # and "it isn't about the data being unfair" (hold-out 5)
-                                      "about"))
+_CARRIES_NOT = frozenset(stem(w) for w in ("want", "wanna",
+                                           "about"))  # "isn't about the data being unfair" (hold-out 5)
 
 
 def _in_sentence_before(words: Sequence[str], start: int, reach: int) -> list[str]:
@@ -477,7 +477,7 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
     if any(w in ALTERNATIVE_NEGATORS for w in _in_sentence_before(words, start, ALTERNATIVE_REACH)):
         return True
     wish = _in_sentence_before(words, start, WISH_REACH)
-    if any(a == "not" and b in _WISHES for a, b in itertools.pairwise(wish)):
+    if any(a == "not" and b in _CARRIES_NOT for a, b in itertools.pairwise(wish)):
         return True
     # "no" denies the noun it stands before, not a verb beyond it: "if there are no
     # positives you divide by zero" does divide by zero.
@@ -486,6 +486,16 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
               if w in NOUN_NEGATORS and following in _NO_NEED]
     return (any(w in NEGATORS and w not in NOUN_NEGATORS for w in (*before, *inside))
             or any(w in NOUN_NEGATORS for w in (*near, *inside)) or bool(verbal))
+
+
+@dataclass(frozen=True)
+class StatedWrong:
+    """A misconception the answer states: its text, the words of the shortest clause that
+    states it, and the words of that clause's sentence."""
+
+    text: str
+    clause: list[str]
+    sentence: list[str]
 
 
 @dataclass(frozen=True)
@@ -500,22 +510,22 @@ class Reading:
     clauses: list[tuple[int, list[str]]]  # (sentence index, words) of one-sentence spans
     sentences: list[list[str]]
 
-    def sentence_of(self, clause: Sequence[str]) -> list[str]:
-        """The words of the sentence a clause of this answer stands in."""
-        return next((sentence for sentence in self.sentences if _holds(sentence, clause)), [])
-
     def stating(self, claim: Claim) -> list[int]:
         """Indices of the units that state `claim`."""
         return [i for i, words in enumerate(self.words) if claim.stated_in(words, self.leads[i])]
 
-    def shortest(self, claim: Claim, besides: Sequence[Sequence[str]] = (),
-                 outside: Sequence[str] = ()) -> int | None:
-        """The shortest unit that states `claim` (the evidence), first on a tie; none that
-        holds one of the clauses `besides` (clauses stating a wrong claim: the same words
-        do not state a right one too), and none within or around the sentence `outside`."""
+    def shortest(self, claim: Claim, wrongs: Sequence[StatedWrong] = (),
+                 own: StatedWrong | None = None) -> int | None:
+        """The shortest unit that states `claim` (the evidence), first on a tie. None that
+        holds a clause of `wrongs`, the wrong claims the answer states (the same words do
+        not state a right one too: "with big batches you can skip warmup" is no evidence
+        for the large-batch point, hold-out 4), and none within or around the sentence of
+        `own`, the point's own wrong claim ("it's X transpose times predictions minus y,
+        times p times one minus p" states no right gradient, hold-out 5)."""
         found = [i for i in self.stating(claim)
-                 if not any(clause and _holds(self.words[i], clause) for clause in besides)
-                 and not (outside and (_holds(outside, self.words[i]) or _holds(self.words[i], outside)))]
+                 if not any(_holds(self.words[i], wrong.clause) for wrong in wrongs)
+                 and not (own and (_holds(own.sentence, self.words[i])
+                                   or _holds(self.words[i], own.sentence)))]
         return min(found, key=lambda i: (len(self.units[i].split()), i)) if found else None
 
 
@@ -588,16 +598,14 @@ def _holds(words: Sequence[str], part: Sequence[str]) -> bool:
 
 
 def stated_misconception(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Reading) -> str | None:
-    found = misconception_clause(point, wrong, reading)
-    return found[0] if found else None
+    found = stated_wrong(point, wrong, reading)
+    return found.text if found else None
 
 
-def misconception_clause(point: Claim, wrong: Sequence[tuple[str, Claim]],
-                         reading: Reading) -> tuple[str, list[str]] | None:
+def stated_wrong(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Reading) -> StatedWrong | None:
     """The first of `wrong` (from `misconception_claims`) that a clause of the answer states
-    as the candidate's own claim, with that clause's words: a clause that also states the
-    point itself, or whose sentence distances itself from the claim ("a common myth is
-    that ..."), reports nothing."""
+    as the candidate's own claim: a clause that also states the point itself, or whose
+    sentence distances itself from the claim ("a common myth is that ..."), reports nothing."""
     for text, claim in wrong:
         stating = [(sentence, words) for sentence, words in reading.clauses
                    if claim.stated_in(words)]
@@ -609,7 +617,7 @@ def misconception_clause(point: Claim, wrong: Sequence[tuple[str, Claim]],
         if ((not point.stated_in(words) or _spelled_out(claim, words))
                 and not any(find(reading.sentences[sentence], d) for d in DISTANCING)
                 and not _taken_back(reading.sentences[sentence], words)):
-            return text, words
+            return StatedWrong(text, words, reading.sentences[sentence])
     return None
 
 
@@ -688,23 +696,29 @@ def _main() -> None:
     if question is None:
         raise SystemExit(f"no question {args.question_id!r}")
     reading = read_answer(args.answer)
+    # The evidence as the scorer takes it: no clause stating a wrong claim is evidence.
+    claims = {kp.id: claim_for(question, kp) for kp in question.key_points}
+    own = {kp.id: stated_wrong(claims[kp.id], misconception_claims(kp), reading)
+           for kp in question.key_points}
+    wrongs = [w for w in own.values() if w]
     for kp in question.key_points:
-        claim = claim_for(question, kp)
+        claim = claims[kp.id]
         if not claim:
             print(f"(no requires: the learned matcher decides) {kp.id}")
             continue
-        best = reading.shortest(claim)
+        best = reading.shortest(claim, wrongs, own[kp.id])
         if best is not None:
             print(f"STATED  {kp.id}: {reading.units[best]!r}")
+        elif (said := reading.shortest(claim)) is not None:
+            print(f"missing {kp.id}: stated only beside a wrong claim, in {reading.units[said]!r}")
         else:
             closest = max(range(len(reading.units)), key=lambda i: sum(claim.found(reading.words[i])),
                           default=None)
             marks = claim.found(reading.words[closest]) if closest is not None else []
             where = reading.units[closest] if closest is not None else ""
             print(f"missing {kp.id}: concepts found {marks} in {where!r}")
-        wrong = stated_misconception(claim, misconception_claims(kp), reading)
-        if wrong:
-            print(f"   MISCONCEPTION {wrong!r}")
+        if (wrong := own[kp.id]) is not None:
+            print(f"   MISCONCEPTION {wrong.text!r}")
 
 
 if __name__ == "__main__":

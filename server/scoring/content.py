@@ -33,7 +33,14 @@ import numpy as np
 from cachetools import LRUCache
 
 from server.bank import KeyPoint
-from server.scoring.claims import Claim, claim_for, misconception_claims, misconception_clause, read_answer
+from server.scoring.claims import (
+    Claim,
+    StatedWrong,
+    claim_for,
+    misconception_claims,
+    read_answer,
+    stated_wrong,
+)
 from server.scoring.matcher import LearnedMatcher, MatchInput
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -169,13 +176,12 @@ class ContentScorer:
         """Coverage of this answer, accumulated with `previous` turns on the same question."""
         said = self._read(answer)
         earlier = {p.id: p for p in previous or ()}
-        wrong = {kp.id: self._wrong(question, kp, said) for kp in question.key_points}
-        # A clause that states a wrong claim credits no point of the question: "with big
-        # batches you can skip warmup" had covered the large-batch point (hold-out 4).
-        wrong_clauses = [w[1] for w in wrong.values() if w]
+        # Wrong claims first: a clause that states one is evidence for no point.
+        own = {kp.id: self._wrong(question, kp, said) for kp in question.key_points}
+        wrongs = [w for w in own.values() if w]
         points: list[PointCoverage] = []
         for kp in question.key_points:
-            found = self._cover(question, kp, said, wrong[kp.id], wrong_clauses)
+            found = self._cover(question, kp, said, own[kp.id], wrongs)
             before = earlier.get(kp.id)
             if before is not None and before.covered and not found.covered:
                 # Coverage accumulates across follow-ups; a wrong claim made now is still named.
@@ -199,25 +205,21 @@ class ContentScorer:
                     self._spans[text] = known[text]
         return np.stack([known[t] for t in texts])
 
-    def _wrong(self, question: Rubric, kp: KeyPoint, said: _Answer) -> tuple[str, list[str]] | None:
-        """The misconception of this point the answer states, with its clause's words."""
+    def _wrong(self, question: Rubric, kp: KeyPoint, said: _Answer) -> StatedWrong | None:
+        """The misconception of this point the answer states."""
         if not said.units:
             return None
         point = self._point(question, kp)
-        return misconception_clause(point.claim, point.wrong, said.reading)
+        return stated_wrong(point.claim, point.wrong, said.reading)
 
     def _cover(self, question: Rubric, kp: KeyPoint, said: _Answer,
-               wrong: tuple[str, list[str]] | None,
-               wrong_clauses: Sequence[Sequence[str]]) -> PointCoverage:
+               own: StatedWrong | None, wrongs: Sequence[StatedWrong]) -> PointCoverage:
         if not said.units:
             return PointCoverage(kp.id, kp.text, kp.weight, False, None, None)
         point = self._point(question, kp)
         similarity: float | None = None
         if point.claim:
-            # Nor does the sentence in which the point's own wrong claim is made: "it's X
-            # transpose times predictions minus y, times p times one minus p" (hold-out 5).
-            best = said.reading.shortest(point.claim, besides=wrong_clauses,
-                                         outside=said.reading.sentence_of(wrong[1]) if wrong else ())
+            best = said.reading.shortest(point.claim, wrongs, own)
             covered = best is not None
         else:
             covered, probability = self.matcher.covers(self._match_input(question, kp, point, said))
@@ -228,7 +230,7 @@ class ContentScorer:
             kp.id, kp.text, kp.weight, covered,
             said.units[best] if best is not None else None,
             similarity,
-            wrong[0] if wrong else None,
+            own.text if own else None,
         )
 
     def match_input(self, question: Rubric, kp: KeyPoint, answer: str) -> MatchInput:
