@@ -181,12 +181,18 @@ def test_the_card_names_each_wrong_claim_up_to_two(scorer, bank):
 
 
 def test_a_clause_stating_a_wrong_claim_credits_no_point(scorer, bank):
-    """Hold-out 4: 'with big batches you can skip warmup' had covered the large-batch point."""
+    """Hold-out 4: a clause stating decay's wrong claim had covered warmup ('at the start'),
+    and 'with big batches you can skip warmup' the large-batch point."""
     q = bank.get("learning-rate-schedules-warmup")
+    result = scorer.score(q, "You decay the learning rate so the model converges faster at the start, "
+                             "where a small rate would waste time.")
+    by_id = {p.id: p for p in result.points}
+    assert by_id["why-decay"].misconception == "decaying the learning rate is mainly about speed"
+    assert not by_id["warmup-what"].covered
     result = scorer.score(q, "Warmup really matters when the batch size is small, with big batches "
                              "the gradient is clean enough that you can skip it.")
     by_id = {p.id: p for p in result.points}
-    assert by_id["warmup-why"].misconception == "warmup is only needed when the batch size is small"
+    assert by_id["large-batch"].misconception == "warmup is only needed when the batch size is small"
     assert not by_id["large-batch"].covered
 
 
