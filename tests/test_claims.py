@@ -246,3 +246,32 @@ def test_a_worry_answered_with_but_it_doesnt_is_not_the_candidates():
     for answer in ("Subtracting the max changes the probabilities, but it doesn't.",
                    "People sometimes worry that changes the probabilities, but it doesn't."):
         assert stated_misconception(point, wrong, read_answer(answer)) is None, answer
+
+
+def test_a_first_person_counterfactual_claims_nothing_it_governs():
+    """Hold-out 7: 'I would have pushed to measure the uplift' was credited with the
+    candidate's own contribution and a quantified impact."""
+    contribution = Claim.of([["i pushed", "uplift"]])
+    assert contribution.stated_in(claim_words("I pushed to measure the uplift with a holdout."))
+    assert not contribution.stated_in(claim_words(
+        "Looking back, I would have pushed to measure the uplift properly."))
+    # A plan with "would have" and a noun is no counterfactual; a reflection phrased with
+    # "would have" is the phrasing itself.
+    stages = Claim.of([["nightly job"]])
+    assert stages.stated_in(claim_words("We would have a nightly job for the aggregates."))
+    reflection = Claim.of([["i would have"]])
+    assert reflection.stated_in(claim_words("In hindsight I would have validated on a later month."))
+
+
+def test_a_negated_modal_denies_the_wrong_claim_it_governs():
+    """Hold-out 7: 'You can't start all the centroids at the overall mean of the data' was
+    told it was wrong; and 'does not assume the features are independent of the class'."""
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["k random"], ["centroid"]])
+    wrong = (("init at the mean", Claim.of([["centroids at the mean of the data"]])),)
+    assert stated_misconception(point, wrong, read_answer(
+        "Start all the centroids at the overall mean of the data.")) == "init at the mean"
+    for answer in ("You can't start all the centroids at the overall mean of the data.",
+                   "You shouldn't put the centroids at the mean of the data."):
+        assert stated_misconception(point, wrong, read_answer(answer)) is None, answer
