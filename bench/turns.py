@@ -480,6 +480,15 @@ SETTINGS: dict[str, tuple[bool, dict[str, float]]] = {
     "the same, quick (p >= 0.9) 0.3 s": (True, {
         "finished_silence_s": 0.5, "sure_silence_s": 0.3, "quick_p": 0.9,
         "doubt_finished_silence_s": 6.0}),
+    "the same, sure 0.4 s (p >= 0.5)": (True, {
+        "finished_silence_s": 0.5, "sure_silence_s": 0.4, "quick_p": 0.5,
+        "doubt_finished_silence_s": 6.0}),
+    "the same, sure 0.35 s (p >= 0.7)": (True, {
+        "finished_silence_s": 0.5, "sure_silence_s": 0.35, "quick_p": 0.7,
+        "doubt_finished_silence_s": 6.0}),
+    "the same, sure 0.35 s (p >= 0.5)": (True, {
+        "finished_silence_s": 0.5, "sure_silence_s": 0.35, "quick_p": 0.5,
+        "doubt_finished_silence_s": 6.0}),
     "fused, sure 0.3 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.3}),
     "fused, sure 0.25 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.25}),
     "fused, sure 0.2 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.2}),

@@ -64,12 +64,18 @@ def test_a_finished_sentence_that_sounds_mid_thought_is_held_unless_a_question()
     too ("Sorry, can I start with regularization instead?": p 0.02), so it is left out."""
     settings = EndpointSettings(doubt_finished_silence_s=6.0)
     words = "The gradient of the loss with respect to each weight is them."
-    assert required_silence(words, settings, complete=0.005) == 6.0
-    assert required_silence(words, settings, complete=0.6) == settings.finished_silence_s
-    assert required_silence(words, EndpointSettings(), complete=0.005) \
+    assert required_silence(words, settings, complete=0.005, burst_s=0.4) == 6.0
+    assert required_silence(words, settings, complete=0.6, burst_s=0.4) \
+        == settings.finished_silence_s
+    assert required_silence(words, EndpointSettings(), complete=0.005, burst_s=0.4) \
         == EndpointSettings().finished_silence_s  # off by default in the dataclass
+    # A whole sentence said in one go is no filler, however it sounded.
+    assert required_silence(words, settings, complete=0.005, burst_s=2.5) \
+        == settings.finished_silence_s
+    assert required_silence(words, settings, complete=0.005) == settings.finished_silence_s
     question = "Sorry, can I start with regularization instead?"
-    assert required_silence(question, settings, complete=0.02) == settings.finished_silence_s
+    assert required_silence(question, settings, complete=0.02, burst_s=0.4) \
+        == settings.finished_silence_s
     # The model is asked after a finished sentence only when a short burst of speech
     # (a filler) followed a pause: an ordinary sentence keeps its quick end, unasked.
     assert hears_the_model(words, settings, burst_s=0.4)

@@ -133,18 +133,24 @@ def hears_the_model(text: str, settings: EndpointSettings, burst_s: float | None
     short burst after another pause, `burst_s` < `doubt_burst_s`), so the model is not
     asked (it costs 10-80 ms of CPU a pause, 0.24 s of the median reply at eight sessions)."""
     words = len(_WORD.findall(text.lower()))
-    doubtful_burst = (settings.doubt_finished_silence_s > settings.finished_silence_s
-                      and burst_s is not None and burst_s < settings.doubt_burst_s)
     return not (classify_ending(text) is Ending.FINISHED and words >= settings.brief_words
                 and settings.sure_silence_s >= settings.finished_silence_s
-                and not doubtful_burst)
+                and not _doubtful_burst(settings, burst_s))
+
+
+def _doubtful_burst(settings: EndpointSettings, burst_s: float | None) -> bool:
+    """The speech before this pause was a short burst after a pause of its own (a filler
+    Whisper may have written as a word), and such a burst may be held."""
+    return (settings.doubt_finished_silence_s > settings.finished_silence_s
+            and burst_s is not None and burst_s < settings.doubt_burst_s)
 
 
 def required_silence(text: str, settings: EndpointSettings,
-                     complete: float | None = None) -> float:
-    """Seconds of silence after speech that end the turn, given the words so far and
+                     complete: float | None = None, burst_s: float | None = None) -> float:
+    """Seconds of silence after speech that end the turn, given the words so far,
     `complete`, the turn-end model's probability that the speech sounded finished
-    (None: no model, or not in yet). Measured on bench/turns.py."""
+    (None: no model, or not in yet), and `burst_s`, how long the speech before this pause
+    lasted when a pause came before it too. Measured on bench/turns.py."""
     words = len(_WORD.findall(text.lower()))
     ending = classify_ending(text)
     if words < settings.opening_words and ending is not Ending.FINISHED:
@@ -162,9 +168,13 @@ def required_silence(text: str, settings: EndpointSettings,
         if complete is not None and complete >= max(settings.sure_p, settings.quick_p) \
                 and not brief:
             return min(settings.sure_silence_s, settings.finished_silence_s)
-        if sounds_doubtful and not text.rstrip().endswith("?"):
+        if sounds_doubtful and not text.rstrip().endswith("?") \
+                and _doubtful_burst(settings, burst_s):
             # A question is left out: its rising voice reads as unfinished to the model
-            # ("Sorry, can I start with regularization instead?": p 0.02).
+            # ("Sorry, can I start with regularization instead?": p 0.02). Only after a
+            # short burst: with the model asked after every finished sentence (a quick
+            # `sure_silence_s`), one in ten whole answers sounded doubtful and waited 6 s
+            # (bench.turns: p90 to the final transcript 0.56 -> 5.94 s).
             return max(settings.doubt_finished_silence_s, settings.finished_silence_s,
                        settings.unknown_silence_s if brief else 0.0)
         if brief:

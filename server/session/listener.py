@@ -204,21 +204,28 @@ class Listener:
                 self._cut(turn, now_t)
             elif silent_for >= SPECULATE_AFTER_S:
                 self._cut(turn, now_t, speculative=True)
+        if self.settings.end_check and silent_for >= END_CHECK_AFTER_S \
+                and turn.end_check_asked != turn.silence_since \
+                and (turn.transcribed or self.endpoint.sure_silence_s
+                     < self.endpoint.finished_silence_s):
+            # With a quicker end for speech that sounds finished, the model is asked
+            # without waiting for the last piece's words (it hears only the audio): the
+            # two run side by side on the two cores.
+            turn.end_check_asked = turn.silence_since  # asked, or not needed, once a pause
+            if not turn.transcribed or hears_the_model(done_text(turn), self.endpoint,
+                                                       _burst_after_a_pause(turn)):
+                self._events.append(EndCheckDue(turn, turn.silence_since, self.audio_between(
+                    max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
         if turn.transcribed:
             hint = done_text(turn)  # the freshest words: they end at this very silence
-            if self.settings.end_check and silent_for >= END_CHECK_AFTER_S \
-                    and turn.end_check_asked != turn.silence_since:
-                turn.end_check_asked = turn.silence_since  # asked, or not needed, once a pause
-                if hears_the_model(hint, self.endpoint, _burst_after_a_pause(turn)):
-                    self._events.append(EndCheckDue(turn, turn.silence_since, self.audio_between(
-                        max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
         elif silent_for < self.endpoint.unfinished_silence_s:
             # The last partial may predate the clause just spoken ("and the second
             # reason is"): judge the ending on the transcript of this silence.
             return
         else:
             hint = turn.text_hint
-        required = required_silence(hint, self.endpoint, turn.sounds_finished)
+        required = required_silence(hint, self.endpoint, turn.sounds_finished,
+                                    _burst_after_a_pause(turn))
         if turn.transcribed and trails_off(turn):
             # Words that end a sentence, then speech Whisper could not read (seen: a
             # false cut-in during "...the errors it makes, and, um," under load).
