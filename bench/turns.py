@@ -467,6 +467,8 @@ def by_pause_table(run: Run) -> str:
     return "\n".join(lines)
 
 
+#: The quick ends after a sentence that sounds finished (Smart Turn p at least `p`) keep
+#: the shipped doubtful-finished wait.
 SETTINGS: dict[str, tuple[bool, dict[str, float]]] = {
     # name: (turn model on, EndpointSettings fields)
     "words only, 0.5 s (before)": (False, {"finished_silence_s": 0.5, "sure_silence_s": 0.5,
@@ -477,18 +479,11 @@ SETTINGS: dict[str, tuple[bool, dict[str, float]]] = {
     "fused, 0.5 s (before)": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.5}),
     "fused, 0.5 s, doubtful finished 6 s (shipped defaults)": (True, {
         "finished_silence_s": 0.5, "sure_silence_s": 0.5, "doubt_finished_silence_s": 6.0}),
-    "the same, quick (p >= 0.9) 0.3 s": (True, {
-        "finished_silence_s": 0.5, "sure_silence_s": 0.3, "quick_p": 0.9,
-        "doubt_finished_silence_s": 6.0}),
-    "the same, sure 0.4 s (p >= 0.5)": (True, {
-        "finished_silence_s": 0.5, "sure_silence_s": 0.4, "quick_p": 0.5,
-        "doubt_finished_silence_s": 6.0}),
-    "the same, sure 0.35 s (p >= 0.7)": (True, {
-        "finished_silence_s": 0.5, "sure_silence_s": 0.35, "quick_p": 0.7,
-        "doubt_finished_silence_s": 6.0}),
-    "the same, sure 0.35 s (p >= 0.5)": (True, {
-        "finished_silence_s": 0.5, "sure_silence_s": 0.35, "quick_p": 0.5,
-        "doubt_finished_silence_s": 6.0}),
+    **{f"the same, {name} {sure_s} s (p >= {p})": (True, {
+        "finished_silence_s": 0.5, "sure_silence_s": sure_s, "quick_p": p,
+        "doubt_finished_silence_s": 6.0})
+       for name, sure_s, p in (("quick", 0.3, 0.9), ("sure", 0.4, 0.5), ("sure", 0.35, 0.7),
+                               ("sure", 0.35, 0.5))},
     "fused, sure 0.3 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.3}),
     "fused, sure 0.25 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.25}),
     "fused, sure 0.2 s": (True, {"finished_silence_s": 0.5, "sure_silence_s": 0.2}),
