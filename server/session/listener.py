@@ -204,33 +204,31 @@ class Listener:
                 self._cut(turn, now_t)
             elif silent_for >= SPECULATE_AFTER_S:
                 self._cut(turn, now_t, speculative=True)
+        transcribed = turn.transcribed
+        # The freshest words end at this very silence; before they land, the last partial.
+        hint = done_text(turn) if transcribed else turn.text_hint
+        burst = _burst_after_a_pause(turn)
         if self.settings.end_check and silent_for >= END_CHECK_AFTER_S \
                 and turn.end_check_asked != turn.silence_since \
-                and (turn.transcribed or self.endpoint.sure_silence_s
+                and (transcribed or self.endpoint.sure_silence_s
                      < self.endpoint.finished_silence_s):
             # With a quicker end for speech that sounds finished, the model is asked
             # without waiting for the last piece's words (it hears only the audio): the
             # two run side by side on the two cores.
             turn.end_check_asked = turn.silence_since  # asked, or not needed, once a pause
-            if not turn.transcribed or hears_the_model(done_text(turn), self.endpoint,
-                                                       _burst_after_a_pause(turn)):
+            if not transcribed or hears_the_model(hint, self.endpoint, burst):
                 self._events.append(EndCheckDue(turn, turn.silence_since, self.audio_between(
                     max(turn.start_t, self.t_in - END_CHECK_S), self.t_in)))
-        if turn.transcribed:
-            hint = done_text(turn)  # the freshest words: they end at this very silence
-        elif silent_for < self.endpoint.unfinished_silence_s:
+        if not transcribed and silent_for < self.endpoint.unfinished_silence_s:
             # The last partial may predate the clause just spoken ("and the second
             # reason is"): judge the ending on the transcript of this silence.
             return
-        else:
-            hint = turn.text_hint
-        required = required_silence(hint, self.endpoint, turn.sounds_finished,
-                                    _burst_after_a_pause(turn))
-        if turn.transcribed and trails_off(turn):
+        required = required_silence(hint, self.endpoint, turn.sounds_finished, burst)
+        if transcribed and trails_off(turn):
             # Words that end a sentence, then speech Whisper could not read (seen: a
             # false cut-in during "...the errors it makes, and, um," under load).
             required = max(required, self.endpoint.unfinished_silence_s)
-        if turn.preview is None and turn.transcribed and hint \
+        if turn.preview is None and transcribed and hint \
                 and silent_for >= required - PREVIEW_LEAD_S:
             self._events.append(PreviewDue(turn, hint))
         # Not while the VAD is weighing an onset: the frames of this chunk already
