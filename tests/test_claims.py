@@ -275,3 +275,18 @@ def test_a_negated_modal_denies_the_wrong_claim_it_governs():
     for answer in ("You can't start all the centroids at the overall mean of the data.",
                    "You shouldn't put the centroids at the mean of the data."):
         assert stated_misconception(point, wrong, read_answer(answer)) is None, answer
+
+
+def test_a_negated_modal_between_subject_and_claim_denies_it():
+    """Hold-out 8: 'a p value of three percent doesn't mean there's a ninety seven percent
+    chance the new model is better' was told it was wrong (the "not" five words before)."""
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["fixed duration"], ["in advance"]])
+    wrong = (("p as probability", Claim.of([["p value"], ["ninety seven percent chance"]])),)
+    assert stated_misconception(point, wrong, read_answer(
+        "A p value of three percent means there's a ninety seven percent chance it's better.")) \
+        == "p as probability"
+    assert stated_misconception(point, wrong, read_answer(
+        "A p value of three percent doesn't mean there's a ninety seven percent chance it's "
+        "better.")) is None
