@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "default 500); in-process only")
     parser.add_argument("--max-follow-ups", type=int, default=3,
                         help="follow-ups per question, so that one session gives many turns")
+    parser.add_argument("--speech-rate", type=float, default=1.0,
+                        help="the candidate's Piper length scale: below 1 speaks faster, "
+                             "with shorter pauses between phrases (1.0)")
     parser.add_argument("--reaction-s", type=float, default=0.8,
                         help="silence between the end of the interviewer's audio and the answer")
     parser.add_argument("--reply-timeout-s", type=float, default=60.0,
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             loaded = read_proc(pid) if pid else None
             voice_started = time.perf_counter()
             voice = Voice.load()
+            voice.length_scale = args.speech_rate
             voice_load_s = time.perf_counter() - voice_started
         else:
             from server.config import Settings
@@ -162,12 +166,14 @@ def main(argv: list[str] | None = None) -> int:
             pid = "self"
             ws_url = server.ws_url
             figures.append(("server", f"in-process, {server.url}"))
-            figures.append(("endpointing silence: finished / thinking / first words, ms",
-                            f"**{settings.endpoint_silence_ms}** / "
+            figures.append(("endpointing silence: finished / quickest (earned) / thinking / "
+                            "first words, ms",
+                            f"**{settings.endpoint_silence_ms}** / {settings.endpoint_sure_ms} / "
                             f"{settings.endpoint_thinking_ms} / "
                             f"{settings.endpoint_first_words_ms}"))
             figures.append(("time to ready: process start → /healthz ok", f"{ready_s:.1f} s"))
-            voice = Voice(server.app.state.engines.tts)  # the server's own Piper, shared
+            # The server's own Piper, shared.
+            voice = Voice(server.app.state.engines.tts, length_scale=args.speech_rate)
             voice_load_s = 0.0
         models = health.get("models", {})
         figures.append(("models", f"stt {models.get('stt')}, tts {models.get('tts')}, "

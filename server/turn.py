@@ -78,6 +78,9 @@ class Turn:
     end_check_asked: float | None = None  # the pause the model was last asked about
     #: The pause (its silence start) the candidate was told "take your time" in.
     nudged_at: float | None = None
+    #: Speech segments whose pauses the endpointer's rhythm has heard (a turn carried on
+    #: after its end is finished twice).
+    segments_learned: int = 0
 
     @property
     def sounds_finished(self) -> float | None:

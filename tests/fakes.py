@@ -234,13 +234,27 @@ class Harness:
         return [m for m in self.of(p.Agent) if kind is None or m.kind == kind]
 
 
+class SureTurnEnd:
+    """A turn-end model that hears every pause as the end of the answer."""
+
+    name = "sure"
+
+    def __init__(self, probability: float = 0.9) -> None:
+        self.probability = probability
+
+    def complete_probability(self, audio: np.ndarray) -> float:
+        return self.probability
+
+
 async def start_session(*, tts: bool = False, settings: Settings | None = None,
-                        **fields: Any) -> Harness:
-    """A started session on the fake engines with the real bank, policy and scorer."""
+                        turn_end_model: Any = None, **fields: Any) -> Harness:
+    """A started session on the fake engines with the real bank, policy and scorer
+    (and `turn_end_model`, a turn-end model such as `SureTurnEnd`, or none)."""
     clock = FakeClock()
     scheduler = ScriptedScheduler([])
     engines = Engines(stt=None, tts=SilentVoice(), vad=LoudnessVad(),  # type: ignore[arg-type]
-                      embedder=None, tts_queue=InlineQueue())  # type: ignore[arg-type]
+                      embedder=None, tts_queue=InlineQueue(),  # type: ignore[arg-type]
+                      turn_end=turn_end_model)
 
     def no_embedding(texts: list[str]) -> np.ndarray:
         raise AssertionError("bank questions are judged by claims, never embedded")

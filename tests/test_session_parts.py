@@ -15,6 +15,8 @@ import pytest
 
 from server import protocol as p
 from server.audio.endpoint import EndpointSettings
+from server.audio.rhythm import PauseRhythm, answer_pauses
+from server.config import Settings
 from server.engines.stt import Transcription
 from server.session.events import (
     PieceCut,
@@ -24,7 +26,15 @@ from server.session.events import (
     TurnEnded,
 )
 from server.session.listener import MIN_PIECE_S, Listener, ListenerSettings
-from tests.fakes import RATE, FakeClock, Harness, InlineExecutor, LoudnessVad, start_session
+from tests.fakes import (
+    RATE,
+    FakeClock,
+    Harness,
+    InlineExecutor,
+    LoudnessVad,
+    SureTurnEnd,
+    start_session,
+)
 
 Starter = Callable[..., Awaitable[Harness]]
 
@@ -331,3 +341,56 @@ async def test_the_listener_marks_barge_in(speaking: bool) -> None:
     [start] = [e for e in events if isinstance(e, SpeechStarted)]
     assert start.barge_in is speaking
     await asyncio.sleep(0)
+
+
+THREE = ("Bias is the error of a model that is too simple.",
+         "Variance is the error of a model that is too sensitive.",
+         "More data lowers the variance and leaves the bias alone.",
+         "Regularization trades a little bias for a lot less variance.")
+
+
+async def test_the_quick_end_is_earned_by_the_candidates_pauses(session: Starter) -> None:
+    """A finished sentence that sounds finished waits the ordinary 0.5 s until the
+    candidate has been heard to pause inside answers; then 0.1 s past their longest
+    pause, here 0.25 + 0.1 s, down to the quick end (350 ms)."""
+    h = await session(settings=Settings(endpoint_sure_ms=350), turn_end_model=SureTurnEnd())
+    listener = h.conversation.listener
+    assert listener.endpoint.sure_silence_s == pytest.approx(0.5)
+    for sentence in THREE:
+        await h.say(sentence)
+        await h.pause(0.25)  # a breath between two sentences of one answer: not an end
+    await h.pause(2.0)  # past the resume window: the next speech is a new answer
+    [final] = _finals(h)
+    assert final.text == " ".join(THREE)
+    assert 0.33 <= listener.endpoint.sure_silence_s <= 0.4
+    assert len(listener.rhythm.pauses) == 3
+    await h.say(THREE[0] + " " + THREE[1])
+    spoken_until = h.clock.now
+    await h.pause(1.0)
+    second = _finals(h)[-1]
+    assert second.turn_id != final.turn_id
+    assert h.when(second) - spoken_until <= 0.48  # quicker than the 0.5 s it waited before
+
+
+def test_the_pause_rhythm_waits_for_evidence_and_never_shrinks_below_a_pause() -> None:
+    rhythm = PauseRhythm(quick_s=0.35, ceiling_s=0.5)
+    assert rhythm.quick_silence_s == 0.5
+    rhythm.heard([0.2, 0.22])
+    assert rhythm.quick_silence_s == 0.5  # two pauses heard: not yet
+    rhythm.heard([0.15])
+    assert rhythm.quick_silence_s == 0.35  # 0.22 + 0.1 is quicker than the quickest
+    rhythm.heard([0.32])
+    assert rhythm.quick_silence_s == pytest.approx(0.42)
+    rhythm.heard([0.1])
+    assert rhythm.quick_silence_s == pytest.approx(0.42)
+    rhythm.heard([2.0])
+    assert rhythm.quick_silence_s == 0.5
+    assert PauseRhythm(quick_s=0.5, ceiling_s=0.5).quick_silence_s == 0.5
+
+
+def test_answer_pauses_leave_out_dangling_words_and_the_opening() -> None:
+    words = "Good question. So bias is the error, and um variance is the other half.".split()
+    starts = [0.0, 0.3, 1.4, 1.6, 1.8, 2.0, 2.2, 3.5, 3.7, 4.8, 5.0, 5.2, 5.4, 5.6]
+    segments = [(0.0, 0.7), (1.4, 2.7), (3.5, 3.9), (4.8, 5.9)]
+    # The pause after "question." is in the opening; the one after "um" is thinking.
+    assert answer_pauses(words, starts, segments) == [0.8]

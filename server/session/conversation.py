@@ -22,6 +22,7 @@ from server import memory
 from server import protocol as p
 from server.audio.endpoint import EndpointSettings
 from server.audio.pcm import pcm16_to_float
+from server.audio.rhythm import answer_pauses
 from server.bank import QuestionBank
 from server.config import Settings
 from server.engines.llm import ChatLLM
@@ -298,6 +299,11 @@ class Conversation:
                 await self._perform_locked(lambda policy: policy.interrupted(unheard))
             return
         words = protocol_words(result, turn.segments)
+        # Pauses not heard before: a turn carried on is finished again, segments and all.
+        self.listener.learn_rhythm(answer_pauses(
+            [w.word for w in words], [w.start for w in words],
+            turn.segments[max(0, turn.segments_learned - 1):]))
+        turn.segments_learned = len(turn.segments)
         await self.send(p.Transcript(turn_id=turn.turn_id, text=result.text, final=True,
                                      words=words))
         await self._respond(turn.turn_id, result.text, turn, words, spoken=True, audio=audio)

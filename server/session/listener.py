@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from server.audio.endpoint import EndpointSettings, hears_the_model, required_silence
 from server.audio.pcm import TARGET_RATE, SampleBuffer, StreamingResampler
+from server.audio.rhythm import PauseRhythm
 from server.audio.vad import FRAME_S, SpeechProbabilityModel, StreamingVad, VadFrame
 from server.session.clock import Clock
 from server.session.events import (
@@ -89,7 +90,11 @@ class Listener:
                  clock: Clock, *, next_turn_id: Callable[[], str],
                  withdraw: Callable[[Piece], bool], name: str = "") -> None:
         self.settings = settings
-        self.endpoint = settings.endpoint
+        #: The endpointer's settings for this candidate: the quick end follows `rhythm`.
+        self.rhythm = PauseRhythm(settings.endpoint.sure_silence_s,
+                                  settings.endpoint.finished_silence_s)
+        self.endpoint = replace(settings.endpoint,
+                                            sure_silence_s=self.rhythm.quick_silence_s)
         self._clock = clock
         self._next_turn_id = next_turn_id
         #: Whether a piece's transcription has not begun and is now called off.
@@ -187,6 +192,17 @@ class Listener:
         self._weigh_ending(turn, frame.t)
 
     # ------------------------------------------------------------------ endpointing
+
+    def learn_rhythm(self, pauses: list[float]) -> None:
+        """The pauses inside an answer just heard (`rhythm.answer_pauses`): the quick end
+        follows this candidate's rhythm."""
+        self.rhythm.heard(pauses)
+        quick = self.rhythm.quick_silence_s
+        if quick != self.endpoint.sure_silence_s:
+            log.info("session %s: pauses inside answers up to %.2f s (%d heard); the quick "
+                     "end now waits %.2f s", self.name, max(self.rhythm.pauses, default=0.0),
+                     len(self.rhythm.pauses), quick)
+            self.endpoint = replace(self.endpoint, sure_silence_s=quick)
 
     def reweigh(self, turn: Turn) -> list[ListenerEvent]:
         """A piece landed in a pause: perhaps the end of the answer, weigh it right away."""
