@@ -290,3 +290,11 @@ def test_a_negated_modal_between_subject_and_claim_denies_it():
     assert stated_misconception(point, wrong, read_answer(
         "A p value of three percent doesn't mean there's a ninety seven percent chance it's "
         "better.")) is None
+
+
+def test_a_gesture_at_a_topic_states_no_claim_of_it():
+    """Hold-out 9: "I think it's something about sine waves" was credited with the
+    sinusoidal encodings, "something with the mask" with the ReLU mask."""
+    waves = Claim.of([["sine"], ["wave", "waves"]])
+    assert waves.stated_in(claim_words("The original one adds sine waves to the embeddings."))
+    assert not waves.stated_in(claim_words("I think it's something about sine waves."))

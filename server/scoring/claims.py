@@ -487,8 +487,21 @@ def _professes_ignorance(words: Sequence[str], start: int) -> bool:
     return False
 
 
+#: "Something about sine waves", "something with the mask": a gesture at a topic, which
+#: states no claim of it (hold-out 9: both credited, in an "I don't know" answer and a
+#: rambling one; hold-out 8: "something about remembering the previous steps").
+GESTURE_REACH = 3
+_SOMETHING = stem("something")
+_GESTURE_LINKS = frozenset(stem(w) for w in ("about", "with"))
+
+
+def _gestured_at(words: Sequence[str], start: int) -> bool:
+    before = _in_sentence_before(words, start, GESTURE_REACH + 1)
+    return any(a == _SOMETHING and b in _GESTURE_LINKS for a, b in itertools.pairwise(before))
+
+
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
-    if _professes_ignorance(words, start):
+    if _professes_ignorance(words, start) or _gestured_at(words, start):
         return True
     reach = NEGATION_REACH
     while reach < min(start, NEGATION_REACH + 2):
