@@ -495,9 +495,15 @@ _SOMETHING = stem("something")
 _GESTURE_LINKS = frozenset(stem(w) for w in ("about", "with"))
 
 
+_TO_DO_WITH = tuple(stem(w) for w in ("something", "to", "do", "with"))
+
+
 def _gestured_at(words: Sequence[str], start: int) -> bool:
-    before = _in_sentence_before(words, start, GESTURE_REACH + 1)
-    return any(a == _SOMETHING and b in _GESTURE_LINKS for a, b in itertools.pairwise(before))
+    """"something about", "something with", "something to do with" just before."""
+    # The phrasing may begin with the link itself ("with a prior").
+    before = [*_in_sentence_before(words, start, GESTURE_REACH + len(_TO_DO_WITH)), words[start]]
+    return any(a == _SOMETHING and b in _GESTURE_LINKS for a, b in itertools.pairwise(before)) \
+        or _holds(before, _TO_DO_WITH)
 
 
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
