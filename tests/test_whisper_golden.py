@@ -3,12 +3,13 @@
 `server/engines/whisper_internals.py` drives internals that a faster-whisper release may
 change silently; this pins what they give on one fixed recording (JFK's "ask not",
 11 s, ../shared/data/jfk.flac beside the repository): the exact text and the word timings
-(rounded to 10 ms, Whisper's own step) of the short window alone, with a prompt, in a
-batch, and of faster-whisper's own 30 s road. A new faster-whisper version that changes
-any of them fails here before it changes a transcript in a session.
+(rounded to 10 ms; within two of Whisper's 20 ms steps, as CPUs differ) of the short
+window alone, with a prompt, in a batch, and of faster-whisper's own 30 s road. A new
+faster-whisper version that changes any of them fails here before it changes a
+transcript in a session.
 
 The stored outputs (tests/data/whisper_golden.json) were written by the code before the
-internals moved into one module, and the code after gives them exactly.
+internals moved into one module, and the code after gives them exactly (on that machine).
 Rewrite them (only after checking a difference is right):
 `python -m tests.test_whisper_golden --write`.
 """
@@ -26,6 +27,8 @@ from tests.conftest import ROOT
 
 JFK = ROOT.parent / "shared" / "data" / "jfk.flac"
 GOLDEN = ROOT / "tests" / "data" / "whisper_golden.json"
+#: How far a word's stored start or end may move (seconds): two of Whisper's 20 ms steps.
+TIMING_SLACK_S = 0.041
 #: Long enough to share a batch (`SHARED_PROMPT_TOKENS`), so the batch road is taken.
 CONTEXT = ("A speech about what citizens owe their country, and what the country owes "
            "them, given at the inauguration in January, with the famous line near the end")
@@ -70,7 +73,15 @@ def test_every_road_gives_the_stored_text_and_word_timings() -> None:
     assert set(got) == set(expected)
     for road, want in expected.items():
         assert got[road]["text"] == want["text"], road
-        assert got[road]["words"] == want["words"], road
+        words, want_words = got[road]["words"], want["words"]
+        assert [w[0] for w in words] == [w[0] for w in want_words], road
+        for (word, start, end), (_, want_start, want_end) in zip(words, want_words, strict=True):
+            # The alignment's float arithmetic differs between CPUs: on a fresh machine
+            # (2026-12-02, AMD EPYC) 26 of 118 word times moved by 20 ms and one by 40 ms
+            # ("you", 8.06 s for 8.02 s), with ctranslate2 4.6.3, 4.7.1, 4.8.4 and 4.8.5
+            # alike; every text stayed the same.
+            assert abs(start - want_start) <= TIMING_SLACK_S, (road, word)
+            assert abs(end - want_end) <= TIMING_SLACK_S, (road, word)
 
 
 def test_a_faster_whisper_outside_the_tested_range_is_refused() -> None:
