@@ -298,3 +298,16 @@ def test_a_gesture_at_a_topic_states_no_claim_of_it():
     waves = Claim.of([["sine"], ["wave", "waves"]])
     assert waves.stated_in(claim_words("The original one adds sine waves to the embeddings."))
     assert not waves.stated_in(claim_words("I think it's something about sine waves."))
+
+
+def test_a_hedged_profession_of_ignorance_claims_nothing_but_a_models_doubt_does():
+    """Hold-out 11: "I'm not really sure why attention doesn't know the order" was
+    credited (a phrasing that says "not" itself); the model's doubt, "anything it's not
+    really sure about goes to people to review", is a claim (hold-out 6)."""
+    order = Claim.of([["not know the order", "does not know the order"]])
+    assert order.stated_in(claim_words("Attention doesn't know the order of the tokens."))
+    assert not order.stated_in(claim_words(
+        "I'm not really sure why attention doesn't know the order."))
+    review = Claim.of([["goes to people", "people to review"]])
+    assert review.stated_in(claim_words(
+        "Anything it's not really sure about goes to people to review."))

@@ -311,7 +311,8 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
         if word != needle[0]:
             continue
         end = _match_from(words, needle, start)
-        if end is None or (negation and not phrasing.negative and _negated(words, start, end, needle)):
+        if end is None or (negation and (_claims_nothing(words, start) or (
+                not phrasing.negative and _negated(words, start, end, needle)))):
             continue
         # "a rate of zero point five" says a number, not that something is zero.
         if needle[-1] == "zero" and end + 1 < len(words) and words[end + 1] == "point":
@@ -474,6 +475,7 @@ _NOT_KNOWING = frozenset(stem(w) for w in ("remember", "know", "sure", "recall",
 _GOVERNED = frozenset({"how", "what", "why", "whether", "if", "which", "when", "where", "who",
                        "about", "that", "exactly"})
 _TURNS = frozenset({"but", "though", "although", "however", "yet"})
+_SPEAKER = frozenset(stem(w) for w in ("i", "we", "i'm", "we're", "i've", "i'd"))
 
 
 def _professes_ignorance(words: Sequence[str], start: int) -> bool:
@@ -481,8 +483,14 @@ def _professes_ignorance(words: Sequence[str], start: int) -> bool:
     for i in range(len(before) - 1, 0, -1):
         if before[i] in _TURNS:
             return False
-        if (before[i] in _NOT_KNOWING and before[i - 1] == "not" and i + 1 < len(before)
-                and before[i + 1] in _GOVERNED):
+        # "not sure why", and with a hedge between, "not really sure why" (hold-out 11),
+        # said of oneself: "anything it's not really sure about goes to people" is the
+        # model's doubt, a claim of its own (hold-out 6).
+        at = i - 1 if before[i - 1] == "not" else i - 2 if (
+            i >= 2 and before[i - 1] in _HEDGES and before[i - 2] == "not") else None
+        if (at is not None and before[i] in _NOT_KNOWING and i + 1 < len(before)
+                and before[i + 1] in _GOVERNED
+                and (at == i - 1 or _SPEAKER & set(before[max(0, at - 3):at]))):
             return True
     return False
 
@@ -506,8 +514,15 @@ def _gestured_at(words: Sequence[str], start: int) -> bool:
         or _holds(before, _TO_DO_WITH)
 
 
+def _claims_nothing(words: Sequence[str], start: int) -> bool:
+    """Professed ignorance or a gesture governs this: nothing is claimed, not even by a
+    phrasing that says "not" itself ("I'm not really sure why attention doesn't know the
+    order", hold-out 11)."""
+    return _professes_ignorance(words, start) or _gestured_at(words, start)
+
+
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
-    if _professes_ignorance(words, start) or _gestured_at(words, start):
+    if _claims_nothing(words, start):
         return True
     reach = NEGATION_REACH
     while reach < min(start, NEGATION_REACH + 2):
