@@ -311,3 +311,17 @@ def test_a_hedged_profession_of_ignorance_claims_nothing_but_a_models_doubt_does
     review = Claim.of([["goes to people", "people to review"]])
     assert review.stated_in(claim_words(
         "Anything it's not really sure about goes to people to review."))
+
+
+def test_a_wrong_claim_said_of_the_case_after_unlike_is_not_the_candidates():
+    """Hold-out 12: "unlike a decision tree, where scaling doesn't matter at all, here you
+    really have to standardize" was told that k nearest neighbors needs scaling."""
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["standardize"], ["have to"]])
+    wrong = (("no scaling", Claim.of([["scaling does not matter"]])),)
+    assert stated_misconception(point, wrong, read_answer(
+        "For k nearest neighbors scaling doesn't matter at all.")) == "no scaling"
+    assert stated_misconception(point, wrong, read_answer(
+        "And unlike a decision tree, where scaling doesn't matter at all, here you really "
+        "have to standardize.")) is None

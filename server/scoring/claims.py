@@ -677,6 +677,7 @@ def stated_wrong(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Read
         if ((not point.stated_in(words) or _spelled_out(claim, words))
                 and not any(find(reading.sentences[sentence], d) for d in DISTANCING)
                 and not _taken_back(reading.sentences[sentence], words)
+                and not _of_the_contrast(reading.sentences[sentence], words)
                 and not _modal_denies(claim, words)):
             return StatedWrong(text, words, reading.sentences[sentence])
     return None
@@ -757,6 +758,21 @@ def _taken_back(sentence: Sequence[str], clause: Sequence[str]) -> bool:
 #: but L one doesn't" still states the first claim.
 _THIS_CASE = frozenset(stem(w) for w in ("here", "now"))
 SCOPE_REACH = 8
+
+
+#: "unlike a decision tree, where scaling doesn't matter at all, here you really have to
+#: standardize": the clause after "unlike X" says a thing of X (hold-out 12, a right
+#: answer told it was wrong).
+CONTRAST_REACH = 6
+_UNLIKE = stem("unlike")
+
+
+def _of_the_contrast(sentence: Sequence[str], clause: Sequence[str]) -> bool:
+    for start in _starts(sentence, clause):
+        before = _in_sentence_before(sentence, start, CONTRAST_REACH)
+        if _UNLIKE in before or (clause and clause[0] == _UNLIKE):
+            return True
+    return False
 
 
 def _scoped_elsewhere(rest: Sequence[str]) -> bool:
