@@ -124,10 +124,16 @@ def test_fuzzed_first_messages_get_a_protocol_answer(server, message: dict[str, 
     with connect(server.ws_url, max_size=None) as ws:
         ws.send(as_frame(message, None, 0))
         got: list[dict[str, Any]] = []
-        for _ in range(20):
-            drain(ws, got, wait=0.25)
-            if got:
-                break
+        try:
+            for _ in range(20):
+                drain(ws, got, wait=0.25)
+                if got:
+                    break
+        except ConnectionClosed:
+            # A fatal answer closes the socket right after it (`bad_session` for a resume
+            # naming no session: seen in CI, 2026-12-02, once hypothesis drew an empty
+            # `session_id`); the answer itself is in `got`, checked below.
+            pass
         assert got, message
         first = got[0]
         assert first["type"] in ("session", "error"), first
