@@ -61,10 +61,11 @@ class Settings(BaseSettings):
     vad_threshold: float = 0.5
     #: Silence after a finished sentence that ends the candidate's turn.
     endpoint_silence_ms: int = 500
-    #: Silence after a finished sentence that also sounds finished (the turn-end model),
-    #: to begin with: it grows past the longest pause the candidate went on after at
-    #: such a sentence (server/audio/rhythm.py), up to `endpoint_silence_ms`. Fixed at
-    #: 350 ms it closed 3 of 10 Piper answers between two sentences (bench.latency).
+    #: The quickest end after a finished sentence that also sounds finished (the turn-end
+    #: model), earned per candidate (server/audio/rhythm.py): `endpoint_silence_ms` until
+    #: three pauses inside their answers are heard, then 0.1 s past the longest of them,
+    #: never less than this. Fixed at 350 ms from the start it closed 3 of 10 Piper
+    #: answers between two sentences (bench.latency).
     endpoint_sure_ms: int = 350
     #: Silence after an unfinished clause ("and the second reason is...") before the turn
     #: ends, when it sounded final anyway or there is no turn-end model; one that also

@@ -143,6 +143,12 @@ class Marks:
     pause_before_s: float | None = None
 
 
+def first_word_after(starts: Sequence[float], gap_end: float) -> int | None:
+    """The index of the first timed word of the speech that resumes at `gap_end` (a word
+    may start `WORD_ONSET_SLACK_S` early), or None."""
+    return next((i for i, t in enumerate(starts) if t >= gap_end - WORD_ONSET_SLACK_S), None)
+
+
 def mark_words(words: Sequence[str], starts: Sequence[float],
                segments: Sequence[Sequence[float]] | None) -> list[Marks]:
     """Each timed word's marks: the fillers, hedges, repeats and long pauses that
@@ -161,7 +167,7 @@ def mark_words(words: Sequence[str], starts: Sequence[float],
                 marks[i].append("repeat")
     pauses: dict[int, float] = {}
     for gap_start, gap_end in long_pauses(segments or []):
-        after = next((i for i, t in enumerate(starts) if t >= gap_end - WORD_ONSET_SLACK_S), None)
+        after = first_word_after(starts, gap_end)
         if after is not None:
             pauses[after] = max(pauses.get(after, 0.0), round(gap_end - gap_start, 2))
     return [Marks(m, pauses.get(i)) for i, m in enumerate(marks)]

@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from server.lexicon import DANGLING, WORD_ONSET_SLACK_S, word_key
+from server.lexicon import DANGLING, first_word_after, word_key
 
 
 @dataclass
@@ -64,8 +64,7 @@ def answer_pauses(words: Sequence[str], starts: Sequence[float],
     first `OPENING_WORDS` words."""
     pauses = []
     for (_, gap_start), (gap_end, _) in itertools.pairwise(segments):
-        after = next((i for i, t in enumerate(starts) if t >= gap_end - WORD_ONSET_SLACK_S),
-                     None)
+        after = first_word_after(starts, gap_end)
         if after is None or after < OPENING_WORDS or word_key(words[after - 1]) in DANGLING:
             continue
         pauses.append(round(gap_end - gap_start, 3))

@@ -311,8 +311,10 @@ def occurrences(words: Sequence[str], phrasing: Phrasing, negation: bool = True)
         if word != needle[0]:
             continue
         end = _match_from(words, needle, start)
-        if end is None or (negation and (_claims_nothing(words, start) or (
-                not phrasing.negative and _negated(words, start, end, needle)))):
+        # A phrasing that says "not" itself is not negated, but it claims nothing under
+        # professed ignorance or a gesture either (`_negated` asks that too).
+        if end is None or (negation and (_claims_nothing(words, start) if phrasing.negative
+                                         else _negated(words, start, end, needle))):
             continue
         # "a rate of zero point five" says a number, not that something is zero.
         if needle[-1] == "zero" and end + 1 < len(words) and words[end + 1] == "point":
@@ -501,9 +503,7 @@ def _professes_ignorance(words: Sequence[str], start: int) -> bool:
 GESTURE_REACH = 3
 _SOMETHING = stem("something")
 _GESTURE_LINKS = frozenset(stem(w) for w in ("about", "with"))
-
-
-_TO_DO_WITH = tuple(stem(w) for w in ("something", "to", "do", "with"))
+_TO_DO_WITH = (_SOMETHING, *(stem(w) for w in ("to", "do", "with")))
 
 
 def _gestured_at(words: Sequence[str], start: int) -> bool:

@@ -93,8 +93,7 @@ class Listener:
         #: The endpointer's settings for this candidate: the quick end follows `rhythm`.
         self.rhythm = PauseRhythm(settings.endpoint.sure_silence_s,
                                   settings.endpoint.finished_silence_s)
-        self.endpoint = replace(settings.endpoint,
-                                            sure_silence_s=self.rhythm.quick_silence_s)
+        self.endpoint = replace(settings.endpoint, sure_silence_s=self.rhythm.quick_silence_s)
         self._clock = clock
         self._next_turn_id = next_turn_id
         #: Whether a piece's transcription has not begun and is now called off.
