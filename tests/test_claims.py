@@ -325,3 +325,13 @@ def test_a_wrong_claim_said_of_the_case_after_unlike_is_not_the_candidates():
     assert stated_misconception(point, wrong, read_answer(
         "And unlike a decision tree, where scaling doesn't matter at all, here you really "
         "have to standardize.")) is None
+
+
+def test_shrinking_to_nothing_is_an_amount_not_a_denial():
+    """Hold-out 13: "the gradient either shrinks to nothing or it blows up" stated no
+    vanishing gradient: "nothing" right after the finding read as "... is not"."""
+    vanishing = Claim.of([["shrinks", "blows up"], ["every step"]])
+    assert vanishing.stated_in(claim_words(
+        "You multiply at every step, so the gradient either shrinks to nothing or it blows up."))
+    needed = Claim.of([["a test set"]])
+    assert not needed.stated_in(claim_words("Then a test set, nothing else."))
