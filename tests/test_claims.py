@@ -335,3 +335,16 @@ def test_shrinking_to_nothing_is_an_amount_not_a_denial():
         "You multiply at every step, so the gradient either shrinks to nothing or it blows up."))
     needed = Claim.of([["a test set"]])
     assert not needed.stated_in(claim_words("Then a test set, nothing else."))
+
+
+def test_none_of_denies_what_the_clause_says_of_its_subject():
+    """Hold-out 14: "None of the gates are hard switches, they're sigmoids" was told that
+    the gates are not hard switches: "none" alone reaches only the two words after it."""
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["sigmoid"], ["gate"]])
+    wrong = (("hard gates", Claim.of([["hard switch", "hard switches"]])),)
+    assert stated_misconception(point, wrong, read_answer(
+        "The gates are hard switches, either open or shut.")) == "hard gates"
+    assert stated_misconception(point, wrong, read_answer(
+        "None of the gates are hard switches, they're sigmoids.")) is None

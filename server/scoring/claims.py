@@ -436,6 +436,7 @@ _HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even
 #: correct answer told it was wrong: the phrasing stood six words after the "not"), and
 #: "not about".
 WISH_REACH = 7
+_NONE = frozenset({"none", "neither"})
 _CARRIES_NOT = frozenset(stem(w) for w in ("want", "wanna",
                                            "about"))  # "isn't about the data being unfair" (hold-out 5)
 
@@ -542,6 +543,11 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
     if any(a == "not" and b in _CARRIES_NOT for a, b in itertools.pairwise(wish)):
         return True
     if _counterfactual([*wish, *words[start: end + 1]], needle):
+        return True
+    # "None of" quantifies a subject and denies what the clause says of it, past the two
+    # words "none" reaches alone: "none of the gates are hard switches" (hold-out 14, a
+    # right answer told that gates are not hard switches).
+    if any(a in _NONE and b == "of" for a, b in itertools.pairwise(wish)):
         return True
     # "no" denies the noun it stands before, not a verb beyond it: "if there are no
     # positives you divide by zero" does divide by zero.
