@@ -436,6 +436,7 @@ _HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even
 #: correct answer told it was wrong: the phrasing stood six words after the "not"), and
 #: "not about".
 WISH_REACH = 7
+#: Quantifiers that, followed by "of", deny their whole clause (see `_negated`).
 _NONE = frozenset({"none", "neither"})
 _CARRIES_NOT = frozenset(stem(w) for w in ("want", "wanna",
                                            "about"))  # "isn't about the data being unfair" (hold-out 5)
