@@ -14,8 +14,9 @@ never the scorer.
 * Follow-up: over the answers whose labels leave a weight-3 point uncovered, the reply's
   first move must be a `followup` whose `target` is a labeled-missed point of the highest
   missed weight.
-* Acknowledgement: the policy names the weightiest point this answer added (ties in bank
-  order: `replies.acknowledgement`), in the candidate's words or the point's `covered`.
+* Acknowledgement: the policy names the weightiest point this answer added (ties: a
+  two-concept claim first, then bank order: `replies.acknowledged_point`), in the
+  point's `covered` wording.
   An ack counts as a false credit when the labels say that point is not covered.
 """
 
@@ -31,6 +32,7 @@ from bench.dialogues import SEED_PARTIALS
 from server.bank import KeyPoint, Question, QuestionBank, load_bank
 from server.interviewer.moves import Move
 from server.interviewer.policy import Interviewer
+from server.interviewer.replies import acknowledged_point
 from server.scoring.content import ContentResult, ContentScorer
 from server.session.planner import answer_result  # the AnswerResult the session builds
 
@@ -80,7 +82,7 @@ def judge(scorer: ContentScorer, item: Labeled) -> Judged:
     reply = policy.on_answer(answer_result(item.question, content))
     covered = content.covered_ids
     added = [kp for kp in item.question.key_points if kp.id in covered]
-    picked = max(added, key=lambda kp: kp.weight) if added else None  # the policy's rule
+    picked = acknowledged_point(added)  # the policy's rule
     move = reply.moves[0]
     # What was said: the point whose authored wording the acknowledgement carries (none
     # when the policy stays silent, as after a wrong claim).

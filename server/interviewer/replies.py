@@ -99,11 +99,22 @@ def acknowledgement(words: Picker, key_points: Sequence[KeyPoint]) -> str:
     measured on the labeled answers (bench/replies.py), the shortest stating
     span is often a fragment ("a ranking model"), half a point ("a high-bias model
     underfits"), or Whisper's misreading said aloud ("l2 is ridge, epinilizes ...")."""
-    if not key_points:
+    best = acknowledged_point(key_points)
+    if best is None:
         return ""
-    best = max(key_points, key=lambda kp: kp.weight)  # ties keep bank order
     text = sentence(f"{words.opener()}, you {best.covered}")
     return text if len(text.split()) <= ACK_MAX_WORDS else sentence(f"you {best.covered}")
+
+
+def acknowledged_point(key_points: Sequence[KeyPoint]) -> KeyPoint | None:
+    """The point an acknowledgement names: the weightiest, and among equals one whose
+    claim has two concepts or more (subject and what is said of it) before one stated by
+    a single phrase ("in stages", "the background is"), the weakest evidence there is;
+    then bank order. On the labeled answers (bench.dialogues --measure) the tie-break
+    took the false acknowledgements from 6 to 5 of 1,148 and made none."""
+    if not key_points:
+        return None
+    return max(key_points, key=lambda kp: (kp.weight, len(kp.requires) >= 2))
 
 
 def greeting(drill: bool, count: int) -> str:
