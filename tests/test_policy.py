@@ -16,7 +16,7 @@ from itertools import pairwise
 
 import pytest
 
-from server.bank import CATEGORIES, Question, QuestionBank, load_bank
+from server.bank import CATEGORIES, KeyPoint, Question, QuestionBank, load_bank
 from server.interviewer.commands import detect_intent
 from server.interviewer.policy import (
     STRONG_CONTENT,
@@ -26,7 +26,14 @@ from server.interviewer.policy import (
     Reply,
     question_parts,
 )
-from server.interviewer.replies import ACK_MAX_WORDS, ACK_OPENERS, NEUTRAL_LEADS, Picker, acknowledgement
+from server.interviewer.replies import (
+    ACK_MAX_WORDS,
+    ACK_OPENERS,
+    NEUTRAL_LEADS,
+    Picker,
+    acknowledged_point,
+    acknowledgement,
+)
 
 EMPTY_PRAISE = re.compile(
     r"^(?:great|good|excellent|nice|awesome|perfect|well done|fantastic)(?: answer| job| work| point)?[.!]$",
@@ -699,3 +706,16 @@ def test_moves_keep_the_shape_the_conversation_relies_on(bank: QuestionBank) -> 
             assert bool(move.ack) != bool(move.lead)  # "Okay." only where nothing is acknowledged
         elif move.kind == "question":
             assert move.core == h.question.prompt and move.text.endswith(h.question.prompt)
+
+
+def test_acknowledgement_prefers_a_two_concept_claim_among_equals() -> None:
+    def point(pid: str, weight: int, requires: list[list[str]]) -> KeyPoint:
+        return KeyPoint(id=pid, text=f"{pid} text", weight=weight, terms=[pid],
+                        requires=requires, covered=f"covered {pid}", missed=f"say {pid}")
+
+    signpost = point("structure", 3, [["in stages", "funnel"]])
+    claim = point("ranking", 3, [["ranker"], ["scores", "sorts"]])
+    light = point("extra", 2, [["cache"], ["nightly"]])
+    assert acknowledged_point([signpost, claim, light]) is claim
+    assert acknowledged_point([signpost, light]) is signpost  # weight still comes first
+    assert acknowledged_point([]) is None
