@@ -348,3 +348,25 @@ def test_none_of_denies_what_the_clause_says_of_its_subject():
         "The gates are hard switches, either open or shut.")) == "hard gates"
     assert stated_misconception(point, wrong, read_answer(
         "None of the gates are hard switches, they're sigmoids.")) is None
+
+
+def test_a_negated_infinitive_advises_against_what_it_governs():
+    """Hold-out 15: "the first thing is not to reach for fill with the mean" was credited
+    with simple imputation. "Not to mention", a new clause after it, and "to" before a
+    determiner (a preposition) deny nothing."""
+    fill = Claim.of([["fill", "impute"], ["mean", "median"]])
+    assert not fill.stated_in(claim_words("So the first thing is not to reach for fill with the mean."))
+    assert fill.stated_in(claim_words("Not to mention you can fill with the median."))
+    assert fill.stated_in(claim_words("Make sure not to leak, so fill with the training median."))
+    rotation = Claim.of([["queries"], ["rotation"]])
+    assert rotation.stated_in(claim_words(
+        "They're applied to the queries and keys, not to the values, as a rotation."))
+
+
+def test_not_just_after_a_finding_adds_to_it():
+    """Hold-out 15: "the training error got worse, not just the test error" read as denied."""
+    worse = Claim.of([["plain layers"], ["training error got worse"]])
+    assert worse.stated_in(claim_words(
+        "With more plain layers the training error got worse, not just the test error."))
+    assert not worse.stated_in(claim_words(
+        "With more plain layers the training error got worse, not really."))

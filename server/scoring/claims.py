@@ -290,9 +290,16 @@ def _denied_after(words: Sequence[str], end: int) -> bool:
         return False
     # "Shrinks to nothing" is an amount, not a denial (hold-out 13: a vanishing gradient
     # "shrinks to nothing or it blows up" stated no RNN problem).
+    # "..., not just" and "..., not only" add to the finding: "the training error got worse,
+    # not just the test error" (hold-out 15, the degradation problem read as denied).
+    following = [*words[end + 1: end + 1 + 3], ""]
     return any(w in NEGATORS and w not in ALTERNATIVE_NEGATORS
                and not (w == "nothing" and n and after[n - 1] == "to")
+               and not (w == "not" and following[n + 1] in _ADDITIVE)
                for n, w in enumerate(after))
+
+
+_ADDITIVE = frozenset(stem(w) for w in ("just", "only", "merely", "simply"))
 
 
 def _inside(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -438,6 +445,7 @@ _HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even
 WISH_REACH = 7
 #: Quantifiers that, followed by "of", deny their whole clause (see `_negated`).
 _NONE = frozenset({"none", "neither"})
+_MENTION = stem("mention")
 _CARRIES_NOT = frozenset(stem(w) for w in ("want", "wanna",
                                            "about"))  # "isn't about the data being unfair" (hold-out 5)
 
@@ -463,6 +471,26 @@ def _counterfactual(before: Sequence[str], needle: Sequence[str]) -> bool:
                 and before[i + 2] == _HAVE and (i + 3 == len(before)
                                                 or before[i + 3] not in _NOT_A_PARTICIPLE)):
             return True
+    return False
+
+
+#: Words that start a new clause after a negated infinitive: "make sure not to leak, so
+#: fill with the training median" fills.
+_CLAUSE_LINKS = frozenset(stem(w) for w in ("so", "and", "then", "because", "which", "or"))
+_DETERMINERS = frozenset(stem(w) for w in ("a", "an", "the", "this", "that", "these", "those",
+                                           "its", "their", "our", "my", "your", "each",
+                                           "every", "all", "any", "some"))
+
+
+def _advised_against(before: Sequence[str], first: str) -> bool:
+    """`before` ends in "not to ..." governing the phrasing that starts with `first`."""
+    for i in range(len(before) - 2, -1, -1):
+        if before[i] == "not" and before[i + 1] == "to":
+            governed = [*before[i + 2:], first]
+            # "to" before a determiner is a preposition: "applied to the queries and keys,
+            # not to the values, as a rotation" rotates (a tuning answer, kept credited).
+            return (governed[0] != _MENTION and governed[0] not in _DETERMINERS
+                    and not any(w in _CLAUSE_LINKS or w in _TURNS for w in governed[:-1]))
     return False
 
 
@@ -542,6 +570,11 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
         return True
     wish = _in_sentence_before(words, start, WISH_REACH)
     if any(a == "not" and b in _CARRIES_NOT for a, b in itertools.pairwise(wish)):
+        return True
+    # A negated infinitive is advice against what it governs: "the first thing is not to
+    # reach for fill with the mean" (hold-out 15, a right answer credited with simple
+    # imputation); "not to mention" adds, it does not deny.
+    if _advised_against(wish, words[start]):
         return True
     if _counterfactual([*wish, *words[start: end + 1]], needle):
         return True
