@@ -280,6 +280,10 @@ def _compared_with(words: Sequence[str], start: int) -> bool:
 PRONOUNS = frozenset({"it", "they", "we", "you", "i", "he", "she"})
 
 
+#: After "not", these make it additive: "..., not just the test error".
+_ADDITIVE = frozenset(stem(w) for w in ("just", "only", "merely", "simply"))
+
+
 def _denied_after(words: Sequence[str], end: int) -> bool:
     """A negation within the two words after a finding, in its sentence ("... are not");
     "instead" and "rather" deny what follows them, not this ("a small slope instead of zero")."""
@@ -289,17 +293,14 @@ def _denied_after(words: Sequence[str], end: int) -> bool:
     if after and after[0] in PRONOUNS:  # "it's greedy, it never goes back"
         return False
     # "Shrinks to nothing" is an amount, not a denial (hold-out 13: a vanishing gradient
-    # "shrinks to nothing or it blows up" stated no RNN problem).
-    # "..., not just" and "..., not only" add to the finding: "the training error got worse,
-    # not just the test error" (hold-out 15, the degradation problem read as denied).
+    # "shrinks to nothing or it blows up" stated no RNN problem); "..., not just" and
+    # "..., not only" add to the finding: "the training error got worse, not just the test
+    # error" (hold-out 15, the degradation problem read as denied).
     following = [*words[end + 1: end + 1 + 3], ""]
     return any(w in NEGATORS and w not in ALTERNATIVE_NEGATORS
                and not (w == "nothing" and n and after[n - 1] == "to")
                and not (w == "not" and following[n + 1] in _ADDITIVE)
                for n, w in enumerate(after))
-
-
-_ADDITIVE = frozenset(stem(w) for w in ("just", "only", "merely", "simply"))
 
 
 def _inside(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -445,7 +446,6 @@ _HEDGES = frozenset(stem(w) for w in ("really", "actually", "necessarily", "even
 WISH_REACH = 7
 #: Quantifiers that, followed by "of", deny their whole clause (see `_negated`).
 _NONE = frozenset({"none", "neither"})
-_MENTION = stem("mention")
 _CARRIES_NOT = frozenset(stem(w) for w in ("want", "wanna",
                                            "about"))  # "isn't about the data being unfair" (hold-out 5)
 
@@ -477,6 +477,7 @@ def _counterfactual(before: Sequence[str], needle: Sequence[str]) -> bool:
 #: Words that start a new clause after a negated infinitive: "make sure not to leak, so
 #: fill with the training median" fills.
 _CLAUSE_LINKS = frozenset(stem(w) for w in ("so", "and", "then", "because", "which", "or"))
+_MENTION = stem("mention")  # "not to mention" adds
 _DETERMINERS = frozenset(stem(w) for w in ("a", "an", "the", "this", "that", "these", "those",
                                            "its", "their", "our", "my", "your", "each",
                                            "every", "all", "any", "some"))
