@@ -370,3 +370,13 @@ def test_not_just_after_a_finding_adds_to_it():
         "With more plain layers the training error got worse, not just the test error."))
     assert not worse.stated_in(claim_words(
         "With more plain layers the training error got worse, not really."))
+
+
+def test_a_finding_qualified_by_the_opposite_degree_states_nothing_of_it():
+    """Hold-out 3: "... the most variance, ..., so a low variance direction can be the one
+    that matters" had been credited with "directions of maximum variance"."""
+    objective = [["direction"], ["most variance"]]
+    assert not stated(objective, "The top ones have the most variance, not the ones that "
+                                 "predict the label, so a low variance direction can matter.")
+    assert stated(objective, "It keeps the direction with the most variance.")
+    assert stated(objective, "Each direction, from high to low, has the most variance left.")

@@ -210,6 +210,7 @@ class Claim:
             low = min(hit[0] for hit in combination)
             high = max(hit[1] for hit in combination)
             if (high - low + 1 <= MAX_SPREAD and not _denied_after(words, high)
+                    and not _qualified_against(words, combination)
                     and _bound(words, combination, found[0], rivals, bool(self.rivals), lead_rival)):
                 return True
         return False
@@ -255,6 +256,39 @@ def _bound(words: Sequence[str], combination: tuple[tuple[int, int], ...],
         elif lead_rival and subject[0] and words[subject[0] - 1] in COORDINATORS:
             return False
     return True
+
+
+#: Degrees of a quantity, as stems: a finding "most variance" and a "low variance
+#: direction" say opposite things of the same quantity.
+_MOST = frozenset(stem(w) for w in ("most", "max", "maximum", "maximal", "largest", "greatest",
+                                    "highest", "biggest", "high", "large", "big", "top"))
+_LEAST = frozenset(stem(w) for w in ("least", "min", "minimum", "minimal", "smallest", "lowest",
+                                     "low", "small", "little", "tiny"))
+#: How many words before a finding its own modifiers stand ("a low variance direction").
+_MODIFIER_REACH = 3
+
+
+def _qualified_against(words: Sequence[str], combination: tuple[tuple[int, int], ...]) -> bool:
+    """One finding is qualified by the opposite degree of a quantity another finding
+    gives at its most (or least): "the top components are the ones with the most variance,
+    ..., so a low variance direction can be the one that matters" names no direction of
+    most variance."""
+    for index, (start, _) in enumerate(combination):
+        before: list[str] = []
+        for position in range(start - 1, max(-1, start - 1 - _MODIFIER_REACH), -1):
+            if words[position] == END:
+                break
+            before.insert(0, words[position])
+        for degree, opposite in ((_LEAST, _MOST), (_MOST, _LEAST)):
+            said = {word for i, word in enumerate(before[:-1]) if word in degree
+                    for word in before[i + 1:]}
+            if not said:
+                continue
+            for other, (o_start, o_end) in enumerate(combination):
+                span = words[o_start:o_end + 1]
+                if other != index and any(w in opposite for w in span) and said & set(span):
+                    return True
+    return False
 
 
 def _after_contrast(words: Sequence[str], start: int) -> bool:
