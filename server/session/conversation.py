@@ -242,6 +242,9 @@ class Conversation:
         assert model is not None
         probability = await asyncio.to_thread(model.complete_probability, event.audio)
         event.turn.end_check = (event.silence_since, probability)
+        log.debug("session %s: turn %s sounds finished with p %.2f at its pause %.2f s in",
+                  self.session_id, event.turn.turn_id, probability,
+                  event.silence_since - event.turn.start_t)
         self._dispatch(self.listener.reweigh(event.turn))
 
     def _piece_landed(self, turn: Turn, piece: Piece) -> None:
