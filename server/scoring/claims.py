@@ -39,7 +39,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from server.bank import Concept, KeyPoint
@@ -648,6 +648,8 @@ class Reading:
     leads: list[list[str]]  # the words of each unit's sentence before it
     clauses: list[tuple[int, list[str]]]  # (sentence index, words) of one-sentence spans
     sentences: list[list[str]]
+    #: Per sentence: it asks ("... so it knows them?"), a guess put to the interviewer.
+    asked: list[bool] = field(default_factory=list)
 
     def stating(self, claim: Claim) -> list[int]:
         """Indices of the units that state `claim`."""
@@ -683,7 +685,8 @@ def read_answer(text: str) -> Reading:
     for span in spans(text):
         sentence = next((n for n, s in enumerate(whole) if span in s), 0)
         clauses.append((sentence, claim_words(span)))
-    return Reading(units, [claim_words(u) for u in units], leads, clauses, [claim_words(s) for s in whole])
+    return Reading(units, [claim_words(u) for u in units], leads, clauses,
+                   [claim_words(s) for s in whole], [s.rstrip().endswith("?") for s in whole])
 
 
 class _Question(Protocol):
@@ -753,13 +756,39 @@ def stated_wrong(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Read
         # Judged on the shortest clause that states it, as evidence is: the longer ones
         # around it carry what is said after it ("..., it doesn't, it interpolates").
         sentence, words = min(stating, key=lambda clause: len(clause[1]))
-        if ((not point.stated_in(words) or _spelled_out(claim, words))
+        if ((not point.stated_in(words) or _spelled_out(claim, words)
+             or _rests_on_the_wrong_phrase(point, claim, words))
                 and not any(find(reading.sentences[sentence], d) for d in DISTANCING)
                 and not _taken_back(reading.sentences[sentence], words)
                 and not _of_the_contrast(reading.sentences[sentence], words)
-                and not _modal_denies(claim, words)):
+                and not _modal_denies(claim, words)
+                and not (reading.asked and reading.asked[sentence])):
             return StatedWrong(text, words, reading.sentences[sentence])
     return None
+
+
+def _rests_on_the_wrong_phrase(point: Claim, wrong: Claim, words: Sequence[str]) -> bool:
+    """The clause states the point only through a phrase that the wrong claim's phrase
+    says and goes on from: "it's got a gradient of one everywhere" says the point's
+    "gradient of one" inside the wrong "gradient of one everywhere" (hold-out 15, credited
+    with ReLU's gradient of one for positive inputs and not told it was wrong)."""
+    own = [phrasing for group in point.concepts for phrasing in group
+           if not phrasing.direction and not phrasing.negative]
+    for group in wrong.concepts:
+        for longer in group:
+            # Of two words or more: one word is a subject the longer phrase says something
+            # of ("accuracy" in "accuracy is fine for balanced problems, but ... it misleads").
+            shorter = [p for p in own if 2 <= len(p.words) < len(longer.words)
+                       and longer.words[:len(p.words)] == p.words]
+            if longer.direction or longer.negative or not shorter:
+                continue
+            for start, end in occurrences(words, longer):
+                if end - start + 1 != len(longer.words):
+                    continue  # other words between may make another claim (`_spelled_out`)
+                masked = [*words[:start], *(["_"] * (end - start + 1)), *words[end + 1:]]
+                if point.stated_in(words) and not point.stated_in(masked):
+                    return True
+    return False
 
 
 #: In a clause that states a wrong claim, a negated modal denies the verb phrase it
