@@ -380,3 +380,33 @@ def test_a_finding_qualified_by_the_opposite_degree_states_nothing_of_it():
                                  "predict the label, so a low variance direction can matter.")
     assert stated(objective, "It keeps the direction with the most variance.")
     assert stated(objective, "Each direction, from high to low, has the most variance left.")
+
+
+def test_a_point_said_only_inside_a_longer_wrong_phrase_is_the_wrong_claim():
+    """Hold-out 15: "it's got a gradient of one everywhere" had been credited with ReLU's
+    gradient of one for positive inputs, and not told it was wrong."""
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["relu"], ["gradient of one", "no vanishing"]])
+    wrong = (("relu's gradient is always one",
+              Claim.of([["relu"], ["gradient of one everywhere"]])),)
+    said = stated_misconception(point, wrong, read_answer(
+        "ReLU is the default, and it's got a gradient of one everywhere."))
+    assert said == "relu's gradient is always one"
+    # Said apart from the wrong phrase, the point stands and nothing is reported.
+    assert stated_misconception(point, wrong, read_answer(
+        "ReLU has a gradient of one for positive inputs, so there is no vanishing.")) is None
+
+
+def test_a_wrong_claim_asked_as_a_guess_is_not_reported():
+    """Hold-out 16: "maybe fine tune it on the company documents so it knows them?" in an
+    "I'm not sure" answer had been told it was wrong."""
+    from server.scoring.claims import read_answer, stated_misconception
+
+    point = Claim.of([["retrieve", "retrieval"], ["documents"]])
+    wrong = (("fine-tuning is the way to teach it the documents",
+              Claim.of([["fine tune it on the documents"], ["so it knows"]])),)
+    assert stated_misconception(point, wrong, read_answer(
+        "I think you'd maybe fine tune it on the documents so it knows them?")) is None
+    assert stated_misconception(point, wrong, read_answer(
+        "You fine tune it on the documents so it knows them.")) is not None
