@@ -226,7 +226,7 @@ class Claim:
 #: Enough for three concepts of a few findings each; a longer answer is cut into spans.
 MAX_COMBINATIONS = 512
 #: A rival named after one of these is a comparison, not a new subject ("unlike L two").
-CONTRASTS = frozenset({"unlike", "than", "versus", "vs", "compar", "opposed"})
+CONTRASTS = frozenset(stem(w) for w in ("unlike", "than", "versus", "vs", "compared", "opposed"))
 
 
 #: Words that open a coordinated clause: a subject right after one starts a new claim.
