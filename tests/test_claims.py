@@ -410,3 +410,12 @@ def test_a_wrong_claim_asked_as_a_guess_is_not_reported():
         "I think you'd maybe fine tune it on the documents so it knows them?")) is None
     assert stated_misconception(point, wrong, read_answer(
         "You fine tune it on the documents so it knows them.")) is not None
+
+
+def test_a_rival_named_after_unlike_is_compared_not_the_subject():
+    """The comparison words are stems, as the words they meet are ("unlike" had never
+    matched the stemmed "unlik")."""
+    l_one = Claim.of([("l one",), ("sparse",)], rivals=["l two"])
+    assert l_one.stated_in(claim_words("L one, unlike L two, gives sparse weights."))
+    assert l_one.stated_in(claim_words("L one, as opposed to L two, gives sparse weights."))
+    assert not l_one.stated_in(claim_words("L one is smooth, and L two gives sparse weights."))
