@@ -39,7 +39,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from server.bank import Concept, KeyPoint
@@ -51,7 +51,9 @@ NEGATION_REACH = 3
 #: looking at retrieval and generation separately" (five words on: the commas are lost, and
 #: "instead of zero, so there is still a small slope" does state the slope).
 ALTERNATIVE_REACH = 5
-ALTERNATIVE_NEGATORS = frozenset({"rather", "instead"})
+#: Each with the word after it that makes it one: "instead of", "rather than".
+_ALTERNATIVE_OPENERS = {"instead": "of", "rather": "than"}
+ALTERNATIVE_NEGATORS = frozenset(_ALTERNATIVE_OPENERS)
 #: "no" and "none" reach only the next words, their noun ("no real reduction"), and so
 #: do "barely" and "hardly", their verb ("most barely matter, so random search ...").
 NOUN_NEGATION_REACH = 2
@@ -274,11 +276,7 @@ def _qualified_against(words: Sequence[str], combination: tuple[tuple[int, int],
     ..., so a low variance direction can be the one that matters" names no direction of
     most variance."""
     for index, (start, _) in enumerate(combination):
-        before: list[str] = []
-        for position in range(start - 1, max(-1, start - 1 - _MODIFIER_REACH), -1):
-            if words[position] == END:
-                break
-            before.insert(0, words[position])
+        before = _in_sentence_before(words, start, _MODIFIER_REACH)
         for degree, opposite in ((_LEAST, _MOST), (_MOST, _LEAST)):
             said = {word for i, word in enumerate(before[:-1]) if word in degree
                     for word in before[i + 1:]}
@@ -590,10 +588,6 @@ def _claims_nothing(words: Sequence[str], start: int) -> bool:
     return _professes_ignorance(words, start) or _gestured_at(words, start)
 
 
-#: The word after each alternative negator that makes it one: "instead of", "rather than".
-_ALTERNATIVE_OPENERS = {"instead": "of", "rather": "than"}
-
-
 def _opens_alternative(words: Sequence[str]) -> bool:
     """Whether "instead of" or "rather than" stands in `words`."""
     return any(_ALTERNATIVE_OPENERS.get(a) == b for a, b in itertools.pairwise(words))
@@ -663,7 +657,7 @@ class Reading:
     clauses: list[tuple[int, list[str]]]  # (sentence index, words) of one-sentence spans
     sentences: list[list[str]]
     #: Per sentence: it asks ("... so it knows them?"), a guess put to the interviewer.
-    asked: list[bool] = field(default_factory=list)
+    asked: list[bool]
 
     def stating(self, claim: Claim) -> list[int]:
         """Indices of the units that state `claim`."""
@@ -776,7 +770,7 @@ def stated_wrong(point: Claim, wrong: Sequence[tuple[str, Claim]], reading: Read
                 and not _taken_back(reading.sentences[sentence], words)
                 and not _of_the_contrast(reading.sentences[sentence], words)
                 and not _modal_denies(claim, words)
-                and not (reading.asked and reading.asked[sentence])):
+                and not reading.asked[sentence]):
             return StatedWrong(text, words, reading.sentences[sentence])
     return None
 
@@ -799,8 +793,9 @@ def _rests_on_the_wrong_phrase(point: Claim, wrong: Claim, words: Sequence[str])
             for start, end in occurrences(words, longer):
                 if end - start + 1 != len(longer.words):
                     continue  # other words between may make another claim (`_spelled_out`)
+                # The caller asks only of a clause that states the point.
                 masked = [*words[:start], *(["_"] * (end - start + 1)), *words[end + 1:]]
-                if point.stated_in(words) and not point.stated_in(masked):
+                if not point.stated_in(masked):
                     return True
     return False
 
