@@ -69,6 +69,34 @@ DANGLING: frozenset[str] = frozenset({
 FRAMING_AFTER_CONJUNCTION: frozenset[str] = frozenset({"now", "next"})
 CONJUNCTIONS: frozenset[str] = frozenset({"and", "or", "but", "so", "because"})
 
+#: A finished sentence that announces what is still to come: a count of items ("there
+#: are two main reasons for that."), or the first step of a sequence ("I would first fix
+#: the metric.", "I would start with a simple baseline."). A human interviewer waits for
+#: the second reason; the endpointer gives such a sentence the unknown wait
+#: (`audio/endpoint.py:announces_more`). Seen: false cut-ins at eight sessions
+#: (bench.load, 2026-12-02) in the pause right after "...I would first fix the metric."
+#: and after "...I would start with a simple baseline, like logistic regression.".
+ANNOUNCED_COUNTS: frozenset[str] = frozenset({
+    "two", "three", "four", "five", "several", "few", "couple"})
+#: What such a count counts (singular; a plural is matched by its singular).
+ANNOUNCED_ITEMS: frozenset[str] = frozenset({
+    "reason", "way", "thing", "step", "part", "option", "approach", "type", "kind",
+    "factor", "point", "idea", "component", "stage", "issue", "problem", "cause", "method",
+    "strategy", "aspect", "case", "side", "phase", "question", "check", "piece", "category",
+    "technique", "trick", "lever", "source", "benefit", "advantage", "drawback", "risk"})
+#: Word sequences that open a sequence ("first" as an adverb; "the first" only before an
+#: item: "the first reason is", not "the first layers learn edges").
+SEQUENCE_OPENERS: tuple[tuple[str, ...], ...] = (
+    ("first",), ("firstly",), ("start", "with"), ("start", "by"), ("start", "off"),
+    ("begin", "with"), ("begin", "by"), ("to", "begin"), ("to", "start"))
+#: Words after an opener, in the same sentence, that already go on with the sequence
+#: ("generate candidates first, then rank them.").
+SEQUENCE_GOES_ON: frozenset[str] = frozenset({
+    "then", "second", "secondly", "next", "after", "afterwards", "finally", "later"})
+#: Determiners before "first" that make it an adjective.
+DETERMINERS: frozenset[str] = frozenset({
+    "the", "a", "an", "its", "their", "our", "my", "your", "his", "her", "this", "that"})
+
 #: A silence between two stretches of speech at least this long is a long pause: it
 #: costs delivery points and is drawn before the word after it. Measured on the VAD's
 #: speech segments, as Whisper stretches words over the silences after them.

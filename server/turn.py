@@ -76,6 +76,7 @@ class Turn:
     #: The turn-end model's verdict on the current pause: (its silence start, P(finished)).
     end_check: tuple[float, float] | None = None
     end_check_asked: float | None = None  # the pause the model was last asked about
+    pause_wait: float | None = None  # the silence the endpointer last set for this pause
     #: The pause (its silence start) the candidate was told "take your time" in.
     nudged_at: float | None = None
     #: Speech segments whose pauses the endpointer's rhythm has heard (a turn carried on

@@ -388,6 +388,59 @@ def test_the_pause_rhythm_waits_for_evidence_and_never_shrinks_below_a_pause() -
     assert PauseRhythm(quick_s=0.5, ceiling_s=0.5).quick_silence_s == 0.5
 
 
+def test_a_pause_that_nearly_ended_the_turn_makes_the_ordinary_wait_longer() -> None:
+    rhythm = PauseRhythm(quick_s=0.35, ceiling_s=0.5, longest_s=0.8)
+    assert rhythm.finished_silence_s == 0.5
+    assert not rhythm.nearly_ended(0.3, wait_s=0.5)  # well inside the wait: nothing learned
+    assert rhythm.finished_silence_s == 0.5
+    assert rhythm.nearly_ended(0.45, wait_s=0.5)
+    assert rhythm.finished_silence_s == pytest.approx(0.55)
+    assert rhythm.quick_silence_s == pytest.approx(0.55)  # the quick end is never longer
+    assert rhythm.nearly_ended(0.62, wait_s=0.55)  # a pause the turn ended on, taken back
+    assert rhythm.finished_silence_s == pytest.approx(0.72)
+    assert not rhythm.nearly_ended(1.0, wait_s=0.72)  # a place to end a turn, not a breath
+    assert rhythm.finished_silence_s == pytest.approx(0.72)
+    rhythm.nearly_ended(0.78, wait_s=0.72)
+    assert rhythm.finished_silence_s == 0.8  # never longer than `longest_s`
+
+
+async def test_a_candidate_who_pauses_long_between_sentences_is_not_cut_off(
+        session: Starter) -> None:
+    """A 0.45 s breath after a finished sentence came within 0.1 s of the 0.5 s wait:
+    the wait grows past it, so the next, longer breath of the same answer (0.52 s, which
+    the 0.5 s wait ended) is held too, and the answer is one turn, never taken back."""
+    h = await session()
+    listener = h.conversation.listener
+    await h.say(THREE[0])
+    await h.pause(0.45)
+    await h.say(THREE[1])
+    assert listener.endpoint.finished_silence_s == pytest.approx(0.55, abs=0.04)
+    await h.pause(0.52)
+    await h.say(THREE[2])
+    await h.pause(1.5)
+    [final] = _finals(h)
+    assert final.text == " ".join(THREE[:3])
+    assert not h.of(p.TurnResumed)
+
+
+async def test_a_sentence_that_announces_more_is_held_and_its_breath_learned(
+        session: Starter) -> None:
+    """"I would first look at..." is held for what it announces; the 0.5 s breath after
+    it is one between sentences all the same, so a later 0.55 s breath is held too."""
+    h = await session()
+    listener = h.conversation.listener
+    await h.say("Okay, I would first look at the class balance of the data.")
+    await h.pause(0.5)
+    await h.say(THREE[0])
+    assert listener.endpoint.finished_silence_s == pytest.approx(0.6, abs=0.04)
+    await h.pause(0.55)
+    await h.say(THREE[1])
+    await h.pause(1.5)
+    [final] = _finals(h)
+    assert final.text.endswith(THREE[1])
+    assert not h.of(p.TurnResumed)
+
+
 def test_answer_pauses_leave_out_dangling_words_and_the_opening() -> None:
     words = "Good question. So bias is the error, and um variance is the other half.".split()
     starts = [0.0, 0.3, 1.4, 1.6, 1.8, 2.0, 2.2, 3.5, 3.7, 4.8, 5.0, 5.2, 5.4, 5.6]

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 import websockets
 
-from server.audio.endpoint import Ending, EndpointSettings, classify_ending, hears_the_model, required_silence
+from server.audio.endpoint import (
+    Ending,
+    EndpointSettings,
+    announces_more,
+    classify_ending,
+    hears_the_model,
+    required_silence,
+)
 from tests.conftest import word_error_rate
 from tests.test_roundtrip import Recorder, stream
 
@@ -56,6 +63,38 @@ def test_required_silence_is_patient_mid_clause_and_quick_after_a_sentence():
     assert brief >= 1.0  # an opener more often than a whole answer
     assert unfinished > 2.5
     assert opening >= 4.0
+
+
+@pytest.mark.parametrize(("text", "announces"), [
+    ("Um, so there are two main reasons for that.", True),
+    ("There are a couple of ways to do it.", True),
+    ("Um, for imbalanced data I would first fix the metric.", True),
+    ("Okay. Um, I would start with a simple baseline, like logistic regression.", True),
+    ("The first thing I would check is the label distribution.", True),
+    # Whisper closed the piece at a comma: the fragment is read with its sentence.
+    ("Okay. Um, I would start with a simple baseline. Like logistic regression.", True),
+    # Listed, gone on with, or not a step at all: nothing announced.
+    ("There are two reasons, overfitting and noise.", False),
+    ("I would generate candidates from embeddings first, then rank them.", False),
+    ("The first layers learn edges and textures.", False),
+    ("It is a first-order method.", False),
+    ("Sorry, can I start with regularization instead?", False),
+    ("Two main reasons. The model overfits and the data is noisy.", False),
+    ("Regularization penalizes large weights in the loss.", False),
+])
+def test_announces_more(text, announces):
+    assert announces_more(text) is announces
+
+
+def test_a_sentence_that_announces_more_gets_the_unknown_wait():
+    """"I would first fix the metric. [0.58 s] Accuracy is..." was a false cut-in at
+    eight sessions; a human interviewer waits for what comes next."""
+    settings = EndpointSettings(finished_silence_s=0.5, sure_silence_s=0.35)
+    text = "Um, so I see two main problems with this."
+    assert required_silence(text, settings, complete=0.95) == settings.unknown_silence_s
+    assert not hears_the_model(text, settings)  # the words alone decide
+    done = "Um, so there are two main reasons. The model overfits and the data is noisy."
+    assert required_silence(done, settings, complete=0.95) == 0.35
 
 
 def test_a_finished_sentence_that_sounds_mid_thought_is_held_unless_a_question():

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 # The words a clause cannot end on (fillers among them) are defined once, in lexicon.py.
-from server.lexicon import CONJUNCTIONS, FRAMING_AFTER_CONJUNCTION
+from server.lexicon import (
+    ANNOUNCED_COUNTS,
+    ANNOUNCED_ITEMS,
+    CONJUNCTIONS,
+    DETERMINERS,
+    FRAMING_AFTER_CONJUNCTION,
+    SEQUENCE_GOES_ON,
+    SEQUENCE_OPENERS,
+)
 from server.lexicon import DANGLING as _DANGLING
 
 
@@ -76,6 +84,58 @@ def classify_ending(text: str) -> Ending:
     return Ending.UNKNOWN
 
 
+_TOKEN = re.compile(r"[a-z']+|[,;:]")
+#: Words a count of items may stand before its item ("two main reasons", "a couple of ways").
+_COUNT_REACH = 3
+#: A last sentence this short is read with the one before it.
+_FRAGMENT_WORDS = 4
+#: Words after the counted item: "...two main reasons for that." still announces them;
+#: "...two reasons, overfitting and noise." lists them.
+_AFTER_ITEM = 3
+
+
+def announces_more(text: str) -> bool:
+    """The last sentence announces what is still to come: a count of items near its end
+    with none listed after it ("There are two main reasons for that."), or the first
+    step of a sequence with nothing after it going on ("I would first fix the metric.",
+    "I would start with a simple baseline, like logistic regression."; not "...from
+    embeddings first, then rank them.")."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    if not sentences or sentences[-1].endswith("?"):
+        return False  # "Can I start with regularization?" waits for an answer
+    last = sentences[-1]
+    if len(sentences) > 1 and len(_WORD.findall(last.lower())) <= _FRAGMENT_WORDS:
+        # Whisper closes a piece at a comma: "...start with a simple baseline. Like
+        # logistic regression." (bench.load, eight sessions: a false cut-in).
+        last = f"{sentences[-2]} {last}"
+    tokens = _TOKEN.findall(last.lower())
+    words = [t for t in tokens if t[0].isalpha() or t[0] == "'"]
+    for i, word in enumerate(tokens):
+        if word not in ANNOUNCED_COUNTS:
+            continue
+        for j in range(i + 1, min(i + 1 + _COUNT_REACH, len(tokens))):
+            if _is_item(tokens[j]):
+                rest = tokens[j + 1:]
+                if len(rest) <= _AFTER_ITEM and not any(t in ",;:" for t in rest):
+                    return True
+                break
+    for i in range(len(words)):
+        for opener in SEQUENCE_OPENERS:
+            if tuple(words[i:i + len(opener)]) != opener:
+                continue
+            if opener == ("first",) and i > 0 and words[i - 1] in DETERMINERS \
+                    and not (i + 1 < len(words) and _is_item(words[i + 1])):
+                continue  # "the first layers": an adjective, not a step
+            if not any(w in SEQUENCE_GOES_ON for w in words[i + len(opener):]):
+                return True
+    return False
+
+
+def _is_item(word: str) -> bool:
+    return word in ANNOUNCED_ITEMS or (word.endswith("s") and word[:-1] in ANNOUNCED_ITEMS) \
+        or (word.endswith("es") and word[:-2] in ANNOUNCED_ITEMS)
+
+
 def _stranded(words: list[str]) -> bool:
     """A preposition left at the end of a relative clause: "the one we care about"."""
     if words[-1] not in _STRANDABLE or len(words) < 4:
@@ -126,6 +186,13 @@ class EndpointSettings:
     brief_words: int = 7
 
 
+def at_sentence_end(text: str, settings: EndpointSettings) -> bool:
+    """The words end on a finished sentence of some length: a pause here is one between
+    sentences (the candidate's rhythm, server/audio/rhythm.py, learns from it)."""
+    return classify_ending(text) is Ending.FINISHED \
+        and len(_WORD.findall(text.lower())) >= settings.brief_words
+
+
 def hears_the_model(text: str, settings: EndpointSettings, burst_s: float | None = None) -> bool:
     """Whether the turn-end model's verdict can change the wait after these words: a
     complete sentence of some length ends at `finished_silence_s` however it sounded
@@ -133,6 +200,8 @@ def hears_the_model(text: str, settings: EndpointSettings, burst_s: float | None
     short burst after another pause, `burst_s` < `doubt_burst_s`), so the model is not
     asked (it costs 10-80 ms of CPU a pause, 0.24 s of the median reply at eight sessions)."""
     words = len(_WORD.findall(text.lower()))
+    if classify_ending(text) is Ending.FINISHED and announces_more(text):
+        return False  # the words alone set the wait
     return not (classify_ending(text) is Ending.FINISHED and words >= settings.brief_words
                 and settings.sure_silence_s >= settings.finished_silence_s
                 and not _doubtful_burst(settings, burst_s))
@@ -164,6 +233,10 @@ def required_silence(text: str, settings: EndpointSettings,
             return max(settings.thinking_silence_s, settings.unfinished_silence_s)
         return settings.unfinished_silence_s
     brief = words < settings.brief_words
+    if ending is Ending.FINISHED and announces_more(text):
+        # "There are two main reasons for that. [0.5 s] The first...": the words say more
+        # is coming, however finished the sentence sounds.
+        return max(settings.finished_silence_s, settings.unknown_silence_s)
     if ending is Ending.FINISHED:
         if complete is not None and complete >= max(settings.sure_p, settings.quick_p) \
                 and not brief:

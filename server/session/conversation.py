@@ -121,7 +121,8 @@ class Conversation:
             vad_threshold=settings.vad_threshold, resume_window_s=settings.endpoint_resume_ms / ms,
             partial_interval_s=settings.stt_partial_interval_s,
             end_check=engines.turn_end is not None),
-            clock, next_turn_id=self.journal.new_turn_id, withdraw=self.transcriber.withdraw)
+            clock, next_turn_id=self.journal.new_turn_id, withdraw=self.transcriber.withdraw,
+            name=lambda: self.session_id)
         self._checkpoint: Checkpoint | None = None
         self.unheard_prompt: Move | None = None
         self._awaiting_since: float | None = None

@@ -16,7 +16,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from server.audio.endpoint import EndpointSettings, hears_the_model, required_silence
+from server.audio.endpoint import (
+    EndpointSettings,
+    announces_more,
+    at_sentence_end,
+    hears_the_model,
+    required_silence,
+)
 from server.audio.pcm import TARGET_RATE, SampleBuffer, StreamingResampler
 from server.audio.rhythm import PauseRhythm
 from server.audio.vad import FRAME_S, SpeechProbabilityModel, StreamingVad, VadFrame
@@ -88,17 +94,20 @@ class _Ended:
 class Listener:
     def __init__(self, vad_model: SpeechProbabilityModel, settings: ListenerSettings,
                  clock: Clock, *, next_turn_id: Callable[[], str],
-                 withdraw: Callable[[Piece], bool], name: str = "") -> None:
+                 withdraw: Callable[[Piece], bool],
+                 name: Callable[[], str] = lambda: "") -> None:
         self.settings = settings
         #: The endpointer's settings for this candidate: the quick end follows `rhythm`.
         self.rhythm = PauseRhythm(settings.endpoint.sure_silence_s,
                                   settings.endpoint.finished_silence_s)
-        self.endpoint = replace(settings.endpoint, sure_silence_s=self.rhythm.quick_silence_s)
+        self.endpoint = replace(settings.endpoint, sure_silence_s=self.rhythm.quick_silence_s,
+                                finished_silence_s=self.rhythm.finished_silence_s)
         self._clock = clock
         self._next_turn_id = next_turn_id
         #: Whether a piece's transcription has not begun and is now called off.
         self._withdraw = withdraw
-        self.name = name
+        #: The session's id for the log (known once the session has started).
+        self._name = name
         self._vad = StreamingVad(vad_model, threshold=settings.vad_threshold)
         self._resampler: StreamingResampler | None = None
         self._input = SampleBuffer(TARGET_RATE)
@@ -113,6 +122,10 @@ class Listener:
 
     def begin(self, sample_rate: int) -> None:
         self._resampler = StreamingResampler(sample_rate)
+
+    @property
+    def name(self) -> str:
+        return self._name()
 
     @property
     def t_in(self) -> float:
@@ -165,6 +178,7 @@ class Listener:
                 turn.onset_wall = self._clock.monotonic() - self._vad.start_frames * FRAME_S
             else:
                 turn.drop_preview()  # they went on: the reply worked out for the pause is stale
+                self._went_on(turn, onset)
                 if turn.silence_since is not None and onset - turn.silence_since < RETRACT_PAUSE_S:
                     turn.retract()
                 elif turn.pieces:
@@ -196,12 +210,27 @@ class Listener:
         """The pauses inside an answer just heard (`rhythm.answer_pauses`): the quick end
         follows this candidate's rhythm."""
         self.rhythm.heard(pauses)
-        quick = self.rhythm.quick_silence_s
-        if quick != self.endpoint.sure_silence_s:
-            log.info("session %s: pauses inside answers up to %.2f s (%d heard); the quick "
-                     "end now waits %.2f s", self.name, max(self.rhythm.pauses, default=0.0),
-                     len(self.rhythm.pauses), quick)
-            self.endpoint = replace(self.endpoint, sure_silence_s=quick)
+        self._follow_rhythm()
+
+    def _went_on(self, turn: Turn, onset: float) -> None:
+        """The candidate went on after a pause: one the ordinary wait after a finished
+        sentence nearly ended (or ended, and the turn was taken back) makes it longer."""
+        wait, turn.pause_wait = turn.pause_wait, None
+        if turn.silence_since is None or wait is None or wait > self.endpoint.finished_silence_s:
+            return
+        if self.rhythm.nearly_ended(onset - turn.silence_since, wait):
+            self._follow_rhythm()
+
+    def _follow_rhythm(self) -> None:
+        quick, finished = self.rhythm.quick_silence_s, self.rhythm.finished_silence_s
+        if (quick, finished) != (self.endpoint.sure_silence_s, self.endpoint.finished_silence_s):
+            log.info("session %s: pauses inside answers up to %.2f s (%d heard), nearly ended "
+                     "at %.2f s; a finished sentence now waits %.2f s, %.2f s when it sounds "
+                     "finished", self.name, max(self.rhythm.pauses, default=0.0),
+                     len(self.rhythm.pauses), max(self.rhythm.near_misses, default=0.0),
+                     finished, quick)
+            self.endpoint = replace(self.endpoint, sure_silence_s=quick,
+                                    finished_silence_s=finished)
 
     def reweigh(self, turn: Turn) -> list[ListenerEvent]:
         """A piece landed in a pause: perhaps the end of the answer, weigh it right away."""
@@ -239,10 +268,19 @@ class Listener:
             # reason is"): judge the ending on the transcript of this silence.
             return
         required = required_silence(hint, self.endpoint, turn.sounds_finished, burst)
-        if transcribed and trails_off(turn):
+        trailing = transcribed and trails_off(turn)
+        if trailing:
             # Words that end a sentence, then speech Whisper could not read (seen: a
             # false cut-in during "...the errors it makes, and, um," under load).
             required = max(required, self.endpoint.unfinished_silence_s)
+        turn.pause_wait = None
+        if transcribed and not trailing and at_sentence_end(hint, self.endpoint):
+            if required <= self.endpoint.finished_silence_s:
+                turn.pause_wait = required
+            elif announces_more(hint):
+                # Held for what it announced; the breath after it is still one between
+                # sentences ("...I would start with a simple baseline. [0.5 s] Then...").
+                turn.pause_wait = self.endpoint.finished_silence_s
         if turn.preview is None and transcribed and hint \
                 and silent_for >= required - PREVIEW_LEAD_S:
             self._events.append(PreviewDue(turn, hint))
