@@ -76,7 +76,8 @@ class Turn:
     #: The turn-end model's verdict on the current pause: (its silence start, P(finished)).
     end_check: tuple[float, float] | None = None
     end_check_asked: float | None = None  # the pause the model was last asked about
-    pause_wait: float | None = None  # the silence the endpointer last set for this pause
+    #: The endpointer's last reading of the current pause: its words and the silence set.
+    pause_reading: tuple[str, float] | None = None
     #: The pause (its silence start) the candidate was told "take your time" in.
     nudged_at: float | None = None
     #: Speech segments whose pauses the endpointer's rhythm has heard (a turn carried on

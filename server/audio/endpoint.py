@@ -73,7 +73,7 @@ def classify_ending(text: str) -> Ending:
         # The same without the comma, which Whisper often drops: "...reduces the variance
         # while boosting." (bench/turns.py, espeak: 6 of its 15 false cut-ins).
         return Ending.UNFINISHED
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", stripped) if s]
+    sentences = _sentences(stripped)
     if len(sentences) > 1 and len(_WORD.findall(sentences[-1])) <= 2 \
             and not stripped.endswith("?"):
         # A one- or two-word sentence after a whole one is a fragment Whisper closed at
@@ -100,7 +100,7 @@ def announces_more(text: str) -> bool:
     step of a sequence with nothing after it going on ("I would first fix the metric.",
     "I would start with a simple baseline, like logistic regression."; not "...from
     embeddings first, then rank them.")."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    sentences = _sentences(text.strip())
     if not sentences or sentences[-1].endswith("?"):
         return False  # "Can I start with regularization?" waits for an answer
     last = sentences[-1]
@@ -109,7 +109,7 @@ def announces_more(text: str) -> bool:
         # logistic regression." (bench.load, eight sessions: a false cut-in).
         last = f"{sentences[-2]} {last}"
     tokens = _TOKEN.findall(last.lower())
-    words = [t for t in tokens if t[0].isalpha() or t[0] == "'"]
+    words = [t for t in tokens if t not in ",;:"]
     for i, word in enumerate(tokens):
         if word not in ANNOUNCED_COUNTS:
             continue
@@ -134,6 +134,10 @@ def announces_more(text: str) -> bool:
 def _is_item(word: str) -> bool:
     return word in ANNOUNCED_ITEMS or (word.endswith("s") and word[:-1] in ANNOUNCED_ITEMS) \
         or (word.endswith("es") and word[:-2] in ANNOUNCED_ITEMS)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
 
 
 def _stranded(words: list[str]) -> bool:
@@ -200,9 +204,10 @@ def hears_the_model(text: str, settings: EndpointSettings, burst_s: float | None
     short burst after another pause, `burst_s` < `doubt_burst_s`), so the model is not
     asked (it costs 10-80 ms of CPU a pause, 0.24 s of the median reply at eight sessions)."""
     words = len(_WORD.findall(text.lower()))
-    if classify_ending(text) is Ending.FINISHED and announces_more(text):
+    finished = classify_ending(text) is Ending.FINISHED
+    if finished and announces_more(text):
         return False  # the words alone set the wait
-    return not (classify_ending(text) is Ending.FINISHED and words >= settings.brief_words
+    return not (finished and words >= settings.brief_words
                 and settings.sure_silence_s >= settings.finished_silence_s
                 and not _doubtful_burst(settings, burst_s))
 

@@ -215,10 +215,18 @@ class Listener:
     def _went_on(self, turn: Turn, onset: float) -> None:
         """The candidate went on after a pause: one the ordinary wait after a finished
         sentence nearly ended (or ended, and the turn was taken back) makes it longer."""
-        wait, turn.pause_wait = turn.pause_wait, None
-        if turn.silence_since is None or wait is None or wait > self.endpoint.finished_silence_s:
+        reading, turn.pause_reading = turn.pause_reading, None
+        if turn.silence_since is None or reading is None:
             return
-        if self.rhythm.nearly_ended(onset - turn.silence_since, wait):
+        words, required = reading
+        finished = self.endpoint.finished_silence_s
+        # After a finished sentence, held or not for what it announced: the breath after
+        # "...I would start with a simple baseline. [0.5 s] Then..." is one between
+        # sentences all the same.
+        if not at_sentence_end(words, self.endpoint) \
+                or (required > finished and not announces_more(words)):
+            return
+        if self.rhythm.nearly_ended(onset - turn.silence_since, min(required, finished)):
             self._follow_rhythm()
 
     def _follow_rhythm(self) -> None:
@@ -273,14 +281,8 @@ class Listener:
             # Words that end a sentence, then speech Whisper could not read (seen: a
             # false cut-in during "...the errors it makes, and, um," under load).
             required = max(required, self.endpoint.unfinished_silence_s)
-        turn.pause_wait = None
-        if transcribed and not trailing and at_sentence_end(hint, self.endpoint):
-            if required <= self.endpoint.finished_silence_s:
-                turn.pause_wait = required
-            elif announces_more(hint):
-                # Held for what it announced; the breath after it is still one between
-                # sentences ("...I would start with a simple baseline. [0.5 s] Then...").
-                turn.pause_wait = self.endpoint.finished_silence_s
+        # Read when the candidate goes on (`_went_on`), not at every frame of the pause.
+        turn.pause_reading = (hint, required) if transcribed and not trailing else None
         if turn.preview is None and transcribed and hint \
                 and silent_for >= required - PREVIEW_LEAD_S:
             self._events.append(PreviewDue(turn, hint))
