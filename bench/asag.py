@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from server.bank import GradedExample, KeyPoint
+from server.engines.embedder import TokenVectors
 from server.scoring.content import ContentScorer
 from server.scoring.matcher import (
     FEATURES_EXAMPLES,
@@ -136,6 +137,7 @@ class CachedEmbed:
             data = np.load(self.path, allow_pickle=False)
             self.known = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
         self.fresh = 0
+        self.pieces: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self.known]
@@ -146,6 +148,16 @@ class CachedEmbed:
             if self.fresh >= 4096:
                 self.save()
         return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Word pieces, kept for the run only (float16: ~50 MB for the sets' answers and
+        references, where their vectors on disk would be ~400 MB)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self.pieces]
+        for start in range(0, len(missing), 256):
+            chunk = missing[start:start + 256]
+            for text, found in zip(chunk, self.model.embed_tokens(chunk), strict=True):
+                self.pieces[text] = (found.pieces, found.vectors.astype(np.float16))
+        return [TokenVectors(self.pieces[t][0], self.pieces[t][1].astype(np.float32)) for t in texts]
 
     def save(self) -> None:
         if not self.fresh:
@@ -167,6 +179,11 @@ def prefetch(embed: CachedEmbed, items: Iterable[Item]) -> None:
             texts += [*sentences(ref), ref]
     embed(list(dict.fromkeys(t for t in texts if t)))
     embed.save()
+    # What the matcher aligns: each answer whole, each key point's text, each question.
+    pieces: list[str] = []
+    for item in items:
+        pieces += [item.answer.strip(), *sentences(item.references[0]), item.question]
+    embed.embed_tokens(list(dict.fromkeys(pieces)))
 
 
 def training_rows(scorer: ContentScorer, train: list[Item], examples: bool
@@ -337,13 +354,13 @@ def main() -> None:
         semeval = _limited(semeval, args.limit)
         mohler = _limited(mohler, args.limit)
     prefetch(embed, [*semeval, *mohler])
-    scorer = ContentScorer(embed)
+    scorer = ContentScorer(embed, embed_tokens=embed.embed_tokens)
     if args.calibrate:
         train = [i for i in semeval if i.split == "train"]
         plain, examples = calibrate(scorer, train)
         if not args.limit:
             write_calibration(plain, examples, len(train))
-        scorer = ContentScorer(embed, LearnedMatcher(plain, examples))
+        scorer = ContentScorer(embed, LearnedMatcher(plain, examples), embed.embed_tokens)
     if args.only != "mohler":
         print("\n| set | split | answers | macro-F1 | accuracy | lexical baseline | best 2013 system |")
         print("|---|---|---|---|---|---|---|")

@@ -150,7 +150,7 @@ def main() -> None:
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     bank = load_bank()
-    scorer = ContentScorer(MiniLMEmbedder().embed)
+    scorer = ContentScorer.of(MiniLMEmbedder())
     items = load_labeled(tuple(args.file) if args.file else SETS)
     if not items:
         raise SystemExit("no labeled answers found under tests/data")
@@ -184,7 +184,7 @@ def main() -> None:
         if args.errors and split == "tune":
             for line in tally.errors:
                 print("   ", line)
-    times = last_piece_ms(ContentScorer(MiniLMEmbedder().embed), bank, items)
+    times = last_piece_ms(ContentScorer.of(MiniLMEmbedder()), bank, items)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nscoring the last piece of an answer: median {statistics.median(times):.0f} ms, "
           f"p95 {sorted(times)[int(0.95 * (len(times) - 1))]:.0f} ms over {len(times)} answers "

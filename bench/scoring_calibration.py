@@ -42,7 +42,7 @@ def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     bank = load_bank()
     items = yaml.safe_load(DATA.read_text())
-    scorer = ContentScorer(MiniLMEmbedder().embed)
+    scorer = ContentScorer.of(MiniLMEmbedder())
     start = time.perf_counter()
     accuracy, means = evaluate(scorer, items, bank)
     print("| questions | pairs ordered | mean strong | mean partial | mean weak |")

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
         await scheduler.start()
         app.state.engines = loaded
         app.state.scheduler = scheduler
-        app.state.scorer = ContentScorer(loaded.embedder.embed)
+        app.state.scorer = ContentScorer.of(loaded.embedder)
         app.state.llm = None
         if settings.llm_enabled:
             assert settings.llm_base_url and settings.llm_model

@@ -337,6 +337,16 @@ def test_shrinking_to_nothing_is_an_amount_not_a_denial():
     assert not monitoring.stated_in(claim_words("Monitoring does nothing here."))
 
 
+def test_nothing_right_after_a_finding_narrows_it():
+    """Hold-out 19: "it only sees straight-line patterns, nothing curvy" was read as
+    denying that PCA is linear; a "nothing" that the finding governs still denies."""
+    linear = Claim.of([["straight line patterns"]])
+    assert linear.stated_in(claim_words("It only sees straight-line patterns, nothing curvy."))
+    assert linear.stated_in(claim_words("It finds straight line patterns, nothing else."))
+    learns = Claim.of([["the model learns"]])
+    assert not learns.stated_in(claim_words("With that learning rate the model learns nothing."))
+
+
 def test_none_of_denies_what_the_clause_says_of_its_subject():
     """Hold-out 14: "None of the gates are hard switches, they're sigmoids" was told that
     the gates are not hard switches: "none" alone reaches only the two words after it."""

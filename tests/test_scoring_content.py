@@ -22,7 +22,7 @@ def bank():
 
 @pytest.fixture(scope="module")
 def scorer(engines):
-    return ContentScorer(engines.embedder.embed)
+    return ContentScorer.of(engines.embedder)
 
 
 def covered(scorer, bank, qid: str, answer: str) -> set[str]:
@@ -158,6 +158,61 @@ def test_a_point_without_claim_structure_is_judged_by_the_learned_matcher(scorer
     result = scorer.score(rubric, "You get average constant time lookup of a value by its key.")
     assert "lookup" in result.covered_ids
     assert "collisions" not in result.covered_ids
+
+
+def test_alignment_meets_each_content_piece_with_its_closest():
+    """Pure: BERTScore-style recall and precision over content word pieces, and both
+    again without the question's own pieces."""
+    from dataclasses import dataclass
+
+    import numpy as np
+
+    from server.scoring.matcher import NO_PIECES, alignment
+
+    @dataclass(frozen=True)
+    class Pieces:
+        pieces: tuple[str, ...]
+        vectors: np.ndarray
+
+    axis = np.eye(4, dtype=np.float32)
+    point = Pieces(("hash", "constant", "time"), axis[[0, 1, 2]])
+    # "the" and "is" are stop words, left out however close they are.
+    answer = Pieces(("the", "hash", "is", "fast"),
+                    np.stack([axis[1], axis[0], axis[2], (axis[1] + axis[2]) / np.sqrt(2)]))
+    question = Pieces(("what", "does", "a", "hash", "give"), axis[[3, 3, 3, 0, 3]])
+    half = 1 / np.sqrt(2)
+    recall, precision, own_recall, own_precision = alignment(point, answer, question)
+    assert recall == pytest.approx((1 + 2 * half) / 3)
+    assert precision == pytest.approx((1 + half) / 2)
+    assert own_recall == pytest.approx(half)  # "hash" is the question's word
+    assert own_precision == pytest.approx(half)
+    assert alignment(point, Pieces(("the",), axis[[1]]), question) == NO_PIECES
+
+
+def test_word_pieces_come_from_the_same_encoder_run(engines):
+    import numpy as np
+
+    pieces = engines.embedder.embed_tokens(["Hash maps give constant time lookups.", ""])
+    assert pieces[0].pieces[:2] == ("hash", "maps")
+    assert pieces[0].vectors.shape == (len(pieces[0].pieces), 384)
+    assert np.allclose(np.linalg.norm(pieces[0].vectors, axis=1), 1.0, atol=1e-5)
+    assert pieces[1].pieces == () and pieces[1].vectors.shape == (0, 384)
+
+
+def test_a_point_without_claims_needs_word_pieces(engines):
+    from dataclasses import dataclass
+
+    from server.bank import KeyPoint
+
+    @dataclass
+    class Rubric:
+        id: str
+        prompt: str
+        key_points: tuple[KeyPoint, ...]
+
+    rubric = Rubric("custom", "What is a hash map?", (KeyPoint(id="lookup", text="Constant time."),))
+    with pytest.raises(ValueError, match="word pieces"):
+        ContentScorer(engines.embedder.embed).score(rubric, "Constant time lookups.")
 
 
 def test_a_wrong_claim_in_a_follow_up_is_named_though_the_point_was_covered(scorer, bank):

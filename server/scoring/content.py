@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from cachetools import LRUCache
@@ -41,9 +41,14 @@ from server.scoring.claims import (
     read_answer,
     stated_wrong,
 )
-from server.scoring.matcher import LearnedMatcher, MatchInput
+from server.scoring.matcher import NO_PIECES, LearnedMatcher, MatchInput, WordPieces, alignment
+
+if TYPE_CHECKING:
+    from server.engines.embedder import Embedder
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+#: Each text's word pieces with their vectors in context (`MiniLMEmbedder.embed_tokens`).
+EmbedTokens = Callable[[Sequence[str]], Sequence[WordPieces]]
 SPAN_CACHE_SIZE = 4096  # 384 floats each: about 6 MB at most, shared by all sessions
 
 
@@ -98,6 +103,8 @@ class _Point:
     examples: np.ndarray  # (m, d): graded example answers
     example_texts: tuple[str, ...]
     example_covered: tuple[bool, ...]
+    #: The text's and the question's word pieces (None for a point decided by its claim).
+    pieces: tuple[WordPieces, WordPieces] | None = None
 
 
 class _Answer:
@@ -105,10 +112,16 @@ class _Answer:
     claim structure asks for them: claims need words, not meaning, so a bank question
     is scored without running the embedder at all."""
 
-    def __init__(self, text: str, embed: Callable[[list[str]], np.ndarray]) -> None:
+    def __init__(self, text: str, embed: Callable[[list[str]], np.ndarray],
+                 embed_tokens: EmbedTokens | None) -> None:
         self.text = text
         self.reading = read_answer(text)  # spans, their words, clauses and sentences
         self._embed = embed
+        self._embed_tokens = embed_tokens
+
+    @cached_property
+    def pieces(self) -> WordPieces | None:
+        return self._embed_tokens([self.text.strip()])[0] if self._embed_tokens else None
 
     @property
     def units(self) -> list[str]:
@@ -130,8 +143,12 @@ class _Answer:
 
 
 class ContentScorer:
-    def __init__(self, embed: Embed, matcher: LearnedMatcher | None = None) -> None:
+    def __init__(self, embed: Embed, matcher: LearnedMatcher | None = None,
+                 embed_tokens: EmbedTokens | None = None) -> None:
+        """`embed_tokens` is needed only for points without claims, whose matcher
+        aligns word pieces."""
         self.embed = embed
+        self.embed_tokens = embed_tokens
         self.matcher = matcher or LearnedMatcher.calibrated()
         self._points: dict[tuple[str, str], _Point] = {}
         #: Answer spans already embedded. A live answer is scored as its pieces come in,
@@ -142,6 +159,11 @@ class ContentScorer:
         #: share the cores, and each holds its own activations in memory.
         self._embedding = threading.Lock()
 
+    @classmethod
+    def of(cls, embedder: Embedder, matcher: LearnedMatcher | None = None) -> ContentScorer:
+        """Over one embedder's sentence vectors and word pieces."""
+        return cls(embedder.embed, matcher, embedder.embed_tokens)
+
     def _point(self, question: Rubric, kp: KeyPoint) -> _Point:
         key = (question.id, kp.id)
         compiled = self._points.get(key)
@@ -151,6 +173,13 @@ class ContentScorer:
             # A point decided by its claim never needs the embedder.
             vectors = (np.zeros((len(phrasings) + len(examples), 1), np.float32) if kp.requires
                        else self._vectors([*phrasings, *examples]))
+            pieces = None
+            if not kp.requires:
+                if self.embed_tokens is None:
+                    raise ValueError(f"key point {kp.id!r} has no claims: the learned matcher "
+                                     "needs word pieces (ContentScorer(..., embed_tokens=...))")
+                text, prompt = self.embed_tokens([kp.text, question.prompt])
+                pieces = (text, prompt)
             compiled = _Point(
                 claim=claim_for(question, kp),
                 wrong=misconception_claims(kp),
@@ -158,6 +187,7 @@ class ContentScorer:
                 statements=vectors[:len(phrasings)], statement_texts=phrasings,
                 examples=vectors[len(phrasings):], example_texts=examples,
                 example_covered=tuple(e.covered for e in kp.examples),
+                pieces=pieces,
             )
             self._points[key] = compiled
         return compiled
@@ -190,7 +220,7 @@ class ContentScorer:
         return ContentResult(points, weighted_content(points))
 
     def _read(self, answer: str) -> _Answer:
-        return _Answer(answer, self._vectors)
+        return _Answer(answer, self._vectors, self.embed_tokens)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         with self._spans_lock:
@@ -245,4 +275,6 @@ class ContentScorer:
             answer_sim=float((point.statements @ said.whole).max()),
             example_texts=point.example_texts, example_covered=point.example_covered,
             example_sims=(point.examples @ said.whole).tolist(),
+            aligned=(alignment(point.pieces[0], said.pieces, point.pieces[1])
+                     if point.pieces is not None and said.pieces is not None else NO_PIECES),
         )
