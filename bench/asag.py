@@ -157,7 +157,8 @@ class CachedEmbed:
             chunk = missing[start:start + 256]
             for text, found in zip(chunk, self.model.embed_tokens(chunk), strict=True):
                 self.pieces[text] = (found.pieces, found.vectors.astype(np.float16))
-        return [TokenVectors(self.pieces[t][0], self.pieces[t][1].astype(np.float32)) for t in texts]
+        return [TokenVectors(self.pieces[t][0], self.pieces[t][1].astype(np.float32), vector)
+                for t, vector in zip(texts, self(texts), strict=True)]
 
     def save(self) -> None:
         if not self.fresh:

@@ -197,6 +197,9 @@ def test_word_pieces_come_from_the_same_encoder_run(engines):
     assert pieces[0].vectors.shape == (len(pieces[0].pieces), 384)
     assert np.allclose(np.linalg.norm(pieces[0].vectors, axis=1), 1.0, atol=1e-5)
     assert pieces[1].pieces == () and pieces[1].vectors.shape == (0, 384)
+    # The sentence vector from the same run is the one `embed` gives.
+    assert np.allclose(pieces[0].sentence,
+                       engines.embedder.embed(["Hash maps give constant time lookups."])[0])
 
 
 def test_a_point_without_claims_needs_word_pieces(engines):

@@ -51,10 +51,12 @@ class Embedder(Protocol):
 
 @dataclass(frozen=True)
 class TokenVectors:
-    """A text's word pieces and their vectors in context (unit length, float32)."""
+    """A text's word pieces and their vectors in context (unit length, float32), and the
+    text's own sentence vector from the same run (what `embed` gives it)."""
 
     pieces: tuple[str, ...]
     vectors: np.ndarray  # (len(pieces), DIMENSION)
+    sentence: np.ndarray  # (DIMENSION,)
 
 
 @dataclass(frozen=True)
@@ -132,20 +134,21 @@ class MiniLMEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         for group, hidden, _ in self._runs(texts):
-            pooled = hidden.mean(axis=1)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[group] = pooled / np.maximum(norms, 1e-12)
+            out[group] = _pooled(hidden)
         return out
 
     def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
         """Each text's word pieces (no [CLS] or [SEP]) with their unit vectors in context,
         for aligning an answer's words with a key point's (`matcher.alignment`)."""
-        out = [TokenVectors((), np.zeros((0, DIMENSION), np.float32)) for _ in texts]
+        out = [TokenVectors((), np.zeros((0, DIMENSION), np.float32), np.zeros(DIMENSION, np.float32))
+               for _ in texts]
         for group, hidden, pieces in self._runs(texts):
+            sentences = _pooled(hidden)
             inner = hidden[:, 1:-1]
             inner = inner / np.maximum(np.linalg.norm(inner, axis=2, keepdims=True), 1e-12)
             for row, i in enumerate(group):
-                out[i] = TokenVectors(tuple(pieces[row][1:-1]), inner[row].astype(np.float32))
+                out[i] = TokenVectors(tuple(pieces[row][1:-1]), inner[row].astype(np.float32),
+                                      sentences[row])
         return out
 
     def _runs(self, texts: Sequence[str]) -> Iterator[tuple[list[int], np.ndarray, list[list[str]]]]:
@@ -163,6 +166,14 @@ class MiniLMEmbedder:
             if "token_type_ids" in self._inputs:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             yield group, self._session.run(None, feeds)[0], [encodings[i].tokens for i in group]
+
+
+def _pooled(hidden: np.ndarray) -> np.ndarray:
+    """Mean pooling and L2 normalisation, as sentence-transformers does it."""
+    pooled = hidden.mean(axis=1)
+    normed: np.ndarray = (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+                          ).astype(np.float32)
+    return normed
 
 
 def _same_length_groups(lengths: Sequence[int]) -> list[list[int]]:

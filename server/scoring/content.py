@@ -47,8 +47,17 @@ if TYPE_CHECKING:
     from server.engines.embedder import Embedder
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-#: Each text's word pieces with their vectors in context (`MiniLMEmbedder.embed_tokens`).
-EmbedTokens = Callable[[Sequence[str]], Sequence[WordPieces]]
+
+
+class EncodedText(WordPieces, Protocol):
+    """A text's word pieces and its sentence vector, from one encoder run
+    (`MiniLMEmbedder.embed_tokens`)."""
+
+    @property
+    def sentence(self) -> np.ndarray: ...
+
+
+EmbedTokens = Callable[[Sequence[str]], Sequence[EncodedText]]
 SPAN_CACHE_SIZE = 4096  # 384 floats each: about 6 MB at most, shared by all sessions
 
 
@@ -120,7 +129,7 @@ class _Answer:
         self._embed_tokens = embed_tokens
 
     @cached_property
-    def pieces(self) -> WordPieces | None:
+    def pieces(self) -> EncodedText | None:
         return self._embed_tokens([self.text.strip()])[0] if self._embed_tokens else None
 
     @property
@@ -129,6 +138,11 @@ class _Answer:
 
     @cached_property
     def _all(self) -> np.ndarray:
+        if self.pieces is not None:
+            # The whole answer's vector comes with its word pieces, from the one run the
+            # alignment needs anyway: a live answer's whole text is new at every piece, so
+            # encoding it twice cost a second run each time.
+            return np.vstack([self._embed(self.units), self.pieces.sentence[None, :]])
         return self._embed([*self.units, self.text.strip()])
 
     @property
@@ -177,7 +191,7 @@ class ContentScorer:
             if not kp.requires:
                 if self.embed_tokens is None:
                     raise ValueError(f"key point {kp.id!r} has no claims: the learned matcher "
-                                     "needs word pieces (ContentScorer(..., embed_tokens=...))")
+                                     "needs word pieces (ContentScorer.of(embedder))")
                 text, prompt = self.embed_tokens([kp.text, question.prompt])
                 pieces = (text, prompt)
             compiled = _Point(
