@@ -218,6 +218,15 @@ def test_a_point_without_claims_needs_word_pieces(engines):
         ContentScorer(engines.embedder.embed).score(rubric, "Constant time lookups.")
 
 
+def test_the_card_words_the_gap_as_advice(scorer, bank):
+    """The biggest gap is the bank's `missed` wording: a point's text that opens with a
+    verb read "you did not cover that explains recall as ..." (twelfth session)."""
+    question = bank.get("explain-precision-recall-doctor")
+    result = scorer.score(question, "Accuracy can look great for a rare disease by saying nobody has it.")
+    feedback = assess(question, result, None).feedback
+    assert feedback == "The biggest gap: explain recall as how many sick patients the model catches."
+
+
 def test_a_wrong_claim_in_a_follow_up_is_named_though_the_point_was_covered(scorer, bank):
     question = bank.get("bias-variance")
     first = scorer.score(question, FULL_BV)

@@ -45,10 +45,10 @@ def write_feedback(question: Question, points: Sequence[PointCoverage],
     if wrongs:
         for number, wrong in enumerate(wrongs):
             sentences.append(f"{'Careful:' if number == 0 else 'Also,'} '{wrong.misconception}' "
-                             f"is not right; {lower_first(wrong.text.rstrip('.'))}.")
+                             f"is not right; {_advice(question, wrong) or _claim(wrong)}.")
     elif missed:
-        sentences.append(f"The biggest gap: you did not cover that "
-                         f"{lower_first(missed[0].text.rstrip('.'))}.")
+        gap = _advice(question, missed[0]) or f"you did not cover that {_claim(missed[0])}"
+        sentences.append(f"The biggest gap: {gap}.")
     else:
         deeper = question.deeper_probes[0].text if question.deeper_probes else None
         sentences.append("You covered every key point" + (
@@ -57,6 +57,20 @@ def write_feedback(question: Question, points: Sequence[PointCoverage],
     if habit:
         sentences.append(habit)
     return " ".join(sentences)
+
+
+def _advice(question: Question, point: PointCoverage) -> str | None:
+    """The point as advice, the bank's `missed` wording ("explain recall as how many sick
+    patients the model catches"): a point's text may open with a verb ("Explains recall
+    as ...", "Use a power analysis ..."), which read "you did not cover that explains
+    recall as ..." on the card (a typed answer through the server, twelfth session).
+    None for a rubric without it (a public grading set's reference sentences)."""
+    kp = next((k for k in question.key_points if k.id == point.id), None)
+    return kp.missed if kp is not None and kp.missed else None
+
+
+def _claim(point: PointCoverage) -> str:
+    return lower_first(point.text.rstrip("."))
 
 
 def assess(question: Question, content: ContentResult,
