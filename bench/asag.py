@@ -33,12 +33,14 @@ import numpy as np
 
 from server.bank import GradedExample, KeyPoint
 from server.engines.embedder import TokenVectors
+from server.engines.judge import PairJudge
 from server.scoring.content import ContentScorer
 from server.scoring.matcher import (
     FEATURES_EXAMPLES,
     FEATURES_PLAIN,
     LearnedMatcher,
     LogisticModel,
+    columns,
     expand,
     features,
     fit_logistic,
@@ -169,6 +171,61 @@ class CachedEmbed:
         self.fresh = 0
 
 
+class CachedJudge:
+    """The pair judge behind a disk cache, or, for calibration, the out-of-fold scores
+    `bench.train_judge --folds` wrote: a training pair is never judged by a model
+    that was fitted on it."""
+
+    def __init__(self, out_of_fold: Path | None = None) -> None:
+        self.model: PairJudge | None = None
+        self.known: dict[tuple[str, str], float] = {}
+        self.fresh = 0
+        self.unseen = 0  # pairs out-of-fold scores lack (windows of answers over 80 words)
+        if out_of_fold is not None:
+            # Keyed without case: the judge's tokenizer is uncased, and a key point's terms
+            # are lower-cased by the bank's validation where the references are not.
+            raw = json.loads(out_of_fold.read_text(encoding="utf-8"))
+            self.known = {_uncased(json.loads(k)): v for k, v in raw.items()}
+            self.path: Path | None = None
+            return
+        from server.engines.judge import MODEL, MiniLMPairJudge
+
+        self.model = MiniLMPairJudge()
+        digest = hashlib.sha1(MODEL.read_bytes()).hexdigest()[:10]
+        self.path = OUT / f"asag-judge-{digest}.json"
+        if self.path.exists():
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self.known = {tuple(json.loads(k)): v for k, v in raw.items()}  # type: ignore[misc]
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        if self.model is None:
+            pairs = [_uncased(p) for p in pairs]
+        missing = [p for p in dict.fromkeys(pairs) if p not in self.known]
+        if missing and self.model is None:
+            self.unseen += len(missing)
+            self.known.update((p, 0.5) for p in missing)
+            missing = []
+        for start in range(0, len(missing), 64):
+            chunk = sorted(missing[start:start + 64], key=lambda p: len(p[0]) + len(p[1]))
+            assert self.model is not None
+            self.known.update(zip(chunk, self.model.judge(chunk).tolist(), strict=True))
+            self.fresh += len(chunk)
+            if self.fresh >= 4096:
+                self.save()
+        return np.array([self.known[p] for p in pairs], dtype=np.float32)
+
+    def save(self) -> None:
+        if not self.fresh or self.path is None:
+            return
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({json.dumps(list(k)): v for k, v in self.known.items()}))
+        self.fresh = 0
+
+
+def _uncased(pair: Sequence[str]) -> tuple[str, str]:
+    return pair[0].lower(), pair[1].lower()
+
+
 def prefetch(embed: CachedEmbed, items: Iterable[Item]) -> None:
     """Embed every span once, in big batches (the scorer asks one answer at a time)."""
     from server.scoring.text import spans
@@ -188,13 +245,15 @@ def prefetch(embed: CachedEmbed, items: Iterable[Item]) -> None:
 
 
 def training_rows(scorer: ContentScorer, train: list[Item], examples: bool
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Features of every (answer, key point) pair of the training split, leave-one-out."""
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features of every (answer, key point) pair of the training split, leave-one-out,
+    and the fold of each row's question (for cross-validation by question)."""
     by_question: dict[tuple[str, str], list[Item]] = defaultdict(list)
     for item in train:
         by_question[(item.dataset, item.question_id)].append(item)
-    x, y = [], []
-    for group in by_question.values():
+    x, y, folds = [], [], []
+    for (dataset, question_id), group in by_question.items():
+        fold = int(hashlib.sha1(f"{dataset}:{question_id}".encode()).hexdigest(), 16) % 5
         for item in group:
             others = [o for o in group if o.answer_id != item.answer_id]
             right = [o.answer for o in others if o.label] if examples else []
@@ -203,7 +262,8 @@ def training_rows(scorer: ContentScorer, train: list[Item], examples: bool
             for kp in question.key_points:
                 x.append(features(scorer.match_input(question, kp, item.answer)))
                 y.append(item.label)
-    return np.array(x), np.array(y)
+                folds.append(fold)
+    return np.array(x), np.array(y), np.array(folds)
 
 
 #: The model variants tried; 5-fold cross-validation on the training split picks one.
@@ -212,15 +272,18 @@ VARIANTS = ((1e-2, False), (1e-3, False), (1e-2, True), (3e-3, True), (1e-3, Tru
 
 
 def fit(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, l2: float, pairs: bool) -> LogisticModel:
-    z = expand(x, pairs)
+    z = expand(x[:, columns(names)], pairs)
     w = fit_logistic(z, y, l2=l2)
     p = 1 / (1 + np.exp(-(z @ w)))
     best = max(np.arange(0.2, 0.81, 0.01), key=lambda t: macro_f1(y, p >= t))
     return LogisticModel(names, tuple(round(float(v), 5) for v in w), round(float(best), 2), pairs)
 
 
-def cross_validated(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, l2: float, pairs: bool) -> float:
-    folds = np.random.default_rng(0).integers(0, 5, len(y))
+def cross_validated(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, l2: float, pairs: bool,
+                    folds: np.ndarray | None = None) -> float:
+    """5-fold macro-F1; random folds unless `folds` gives each row's."""
+    if folds is None:
+        folds = np.random.default_rng(0).integers(0, 5, len(y))
     scores = []
     for k in range(5):
         model = fit(names, x[folds != k], y[folds != k], l2, pairs)
@@ -232,9 +295,13 @@ def cross_validated(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, l2: fl
 def calibrate(scorer: ContentScorer, train: list[Item]) -> tuple[LogisticModel, LogisticModel]:
     models = []
     for names, examples in ((FEATURES_PLAIN, False), (FEATURES_EXAMPLES, True)):
-        x, y = training_rows(scorer, train, examples)
-        x = x[:, :len(names)]
-        scores = {v: cross_validated(names, x, y, *v) for v in VARIANTS}
+        x, y, questions = training_rows(scorer, train, examples)
+        # The model without examples grades questions it has no graded answers of
+        # (unseen questions and domains, Mohler, a question a user adds): it is chosen
+        # on folds by question. The one with examples grades new answers to a question
+        # whose graded answers it has: folds by answer.
+        scores = {v: cross_validated(names, x, y, *v, folds=None if examples else questions)
+                  for v in VARIANTS}
         chosen = max(VARIANTS, key=lambda v: scores[v])
         for (l2, pairs), score in scores.items():
             print(f"  {'with' if examples else 'without'} examples, l2 {l2:g}, pairs {pairs}: "
@@ -341,6 +408,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calibrate", action="store_true", help="refit on SemEval train first")
     parser.add_argument("--only", choices=("semeval", "mohler"), help="one table only")
+    parser.add_argument("--out-of-fold", type=Path, default=ROOT / "bench" / "data" / "judge-oof.json",
+                        help="the pair judge's out-of-fold scores of the training pairs "
+                             "(`python -m bench.train_judge --folds 3`), for --calibrate")
     parser.add_argument("--limit", type=int, default=0,
                         help="at most this many answers per split (a quick look)")
     args = parser.parse_args()
@@ -355,13 +425,17 @@ def main() -> None:
         semeval = _limited(semeval, args.limit)
         mohler = _limited(mohler, args.limit)
     prefetch(embed, [*semeval, *mohler])
-    scorer = ContentScorer(embed, embed_tokens=embed.embed_tokens)
+    judge = CachedJudge()
+    scorer = ContentScorer(embed, embed_tokens=embed.embed_tokens, judge=judge)
     if args.calibrate:
         train = [i for i in semeval if i.split == "train"]
-        plain, examples = calibrate(scorer, train)
+        out_of_fold = CachedJudge(args.out_of_fold)
+        plain, examples = calibrate(ContentScorer(embed, embed_tokens=embed.embed_tokens,
+                                                  judge=out_of_fold), train)
+        print(f"  (training pairs the out-of-fold scores lack, judged 0.5: {out_of_fold.unseen})")
         if not args.limit:
             write_calibration(plain, examples, len(train))
-        scorer = ContentScorer(embed, LearnedMatcher(plain, examples), embed.embed_tokens)
+        scorer = ContentScorer(embed, LearnedMatcher(plain, examples), embed.embed_tokens, judge)
     if args.only != "mohler":
         print("\n| set | split | answers | macro-F1 | accuracy | lexical baseline | best 2013 system |")
         print("|---|---|---|---|---|---|---|")
@@ -374,6 +448,7 @@ def main() -> None:
     print("\nMohler 2011 published: tf-idf 0.327, best system 0.518, Sultan et al. 2016 0.592, "
           "the two graders 0.586.")
     embed.save()
+    judge.save()
     print(f"\n({time.perf_counter() - started:.0f} s; embedder {embed.model.name})")
 
 

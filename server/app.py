@@ -16,6 +16,7 @@ from server.api.guard import Guard, GuardMiddleware
 from server.api.http import CLIENT_DIR
 from server.bank import QuestionBank, load_bank
 from server.config import Settings
+from server.engines.judge import LazyPairJudge
 from server.engines.llm import ChatLLM
 from server.engines.registry import Engines, load_engines
 from server.engines.scheduler import TranscriptionScheduler
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
         await scheduler.start()
         app.state.engines = loaded
         app.state.scheduler = scheduler
-        app.state.scorer = ContentScorer.of(loaded.embedder)
+        app.state.scorer = ContentScorer.of(loaded.embedder, judge=LazyPairJudge())
         app.state.llm = None
         if settings.llm_enabled:
             assert settings.llm_base_url and settings.llm_model

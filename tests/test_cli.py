@@ -292,7 +292,7 @@ def test_doctor_passes_on_a_complete_install(capsys, tmp_path: Path) -> None:
     assert code == 0, out
     assert "MISSING" not in out
     for name in ("page", "prompts", "question bank", "speech recognition", "voice",
-                 "voice activity", "sentence embedder", "data folder", "database", "port"):
+                 "voice activity", "sentence embedder", "pair judge", "data folder", "database", "port"):
         assert f"ok       {name}: " in out
     assert out.rstrip().endswith("everything viva serve needs is here")
     assert not (tmp_path / "data").exists(), "doctor creates nothing"

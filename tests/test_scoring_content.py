@@ -21,8 +21,15 @@ def bank():
 
 
 @pytest.fixture(scope="module")
-def scorer(engines):
-    return ContentScorer.of(engines.embedder)
+def judge():
+    from server.engines.judge import MiniLMPairJudge
+
+    return MiniLMPairJudge()
+
+
+@pytest.fixture(scope="module")
+def scorer(engines, judge):
+    return ContentScorer.of(engines.embedder, judge=judge.judge)
 
 
 def covered(scorer, bank, qid: str, answer: str) -> set[str]:
@@ -160,6 +167,67 @@ def test_a_point_without_claim_structure_is_judged_by_the_learned_matcher(scorer
     assert "collisions" not in result.covered_ids
 
 
+def test_the_pair_judge_tells_the_claim_from_its_topic(judge):
+    """The real cross-encoder: the same topic in other words is not the point made."""
+    point = "The battery and the bulb are in a closed path, so current flows."
+    stated, topic, denied = judge.judge([
+        (point, "the bulb is in a closed path with the battery so electricity can flow"),
+        (point, "the bulb is connected to the battery"),
+        (point, "there is a gap so the path is not closed and no current flows"),
+    ])
+    assert stated > 0.5 > denied
+    assert stated > topic
+    assert judge.judge([]).shape == (0,)
+
+
+def test_each_model_reads_its_features_by_name():
+    """Pure: the model with examples skips the judge's column, which sits between the
+    plain features and the examples' ones."""
+    import numpy as np
+
+    from server.scoring.matcher import (
+        FEATURES,
+        FEATURES_EXAMPLES,
+        FEATURES_PLAIN,
+        LogisticModel,
+        MatchInput,
+        features,
+    )
+
+    row = features(MatchInput(statements=("a point",), question="q", answer="an answer",
+                              span_sims=(0.5,), answer_sim=0.4, judged=0.9))
+    assert len(row) == len(FEATURES)
+    assert row[FEATURES.index("judge")] == pytest.approx(0.9)
+    assert "judge" in FEATURES_PLAIN and "judge" not in FEATURES_EXAMPLES
+    only_judge = LogisticModel(("bias", "judge"), (0.0, 1.0))
+    assert only_judge.probability(row) == pytest.approx(1 / (1 + np.exp(-0.9)))
+    votes = LogisticModel(("bias", "right_sim"), (0.0, 1.0))
+    assert votes.probability(row) == pytest.approx(0.5)  # no examples: right_sim 0
+
+
+def test_a_long_answer_is_judged_in_windows_of_whole_sentences():
+    from server.scoring.text import WINDOW_WORDS, windows
+
+    assert windows("  Short answer. Two sentences.  ") == ["Short answer. Two sentences."]
+    assert windows("") == []
+    sentence = "This sentence has exactly ten words in it, you see."
+    long = " ".join([sentence] * 20)
+    parts = windows(long)
+    assert all(len(p.split()) <= WINDOW_WORDS for p in parts)
+    assert len(parts) > 1 and parts[-1].endswith("you see.")
+    # Consecutive windows share a sentence: a point made across the boundary is whole in one.
+    assert all(a.split(".")[-2] in b for a, b in itertools.pairwise(parts))
+
+
+def test_the_lazy_judge_loads_on_first_use():
+    from server.engines.judge import LazyPairJudge
+
+    lazy = LazyPairJudge()
+    assert lazy._judge is None
+    assert lazy([]).shape == (0,)  # what ContentScorer.warm asks: load, judge nothing
+    assert lazy._judge is not None
+
+
 def test_alignment_meets_each_content_piece_with_its_closest():
     """Pure: BERTScore-style recall and precision over content word pieces, and both
     again without the question's own pieces."""
@@ -216,6 +284,8 @@ def test_a_point_without_claims_needs_word_pieces(engines):
     rubric = Rubric("custom", "What is a hash map?", (KeyPoint(id="lookup", text="Constant time."),))
     with pytest.raises(ValueError, match="word pieces"):
         ContentScorer(engines.embedder.embed).score(rubric, "Constant time lookups.")
+    with pytest.raises(ValueError, match="pair judge"):
+        ContentScorer.of(engines.embedder).score(rubric, "Constant time lookups.")
 
 
 def test_the_card_words_the_gap_as_advice(scorer, bank):

@@ -4,10 +4,10 @@ from the SemEval-2013 Task 7 training split (8910 answers); do not edit by hand.
 from server.scoring.matcher import LogisticModel
 
 PLAIN = LogisticModel(
-    names=('bias', 'span_sim', 'answer_sim', 'recall', 'on_topic', 'negation', 'length', 'aligned_recall', 'aligned_precision', 'aligned_own_recall', 'aligned_own_precision'),
-    weights=(-3.72116, 1.38064, 0.73258, 0.13902, -0.52291, -0.17945, 0.8694, 0.47363, 0.27212, 1.2803, 0.75335, 0.82322, 0.71617, 0.92174, -0.95961, 0.44624, -0.50236, -0.17388, -1.1676, 0.22143, 0.00928, 0.37551, 0.48352, -0.03387, -0.41363, -1.00821, 0.04082, -1.26352, 0.46162, 0.34366, 0.17125, 1.83211, 0.77988, -0.7763, -0.04497, 0.11976, -1.01707, 0.52203, -0.19593, 0.54327, 0.68014, -1.27345, 0.78931, -0.21097, -0.50283, -0.17945, 0.48783, -0.02957, 0.33162, -1.87919, -1.20479, -0.14726, 0.29567, 0.06314, 0.86323, -0.18426, 0.76503, -0.08472, -0.33458, -0.49003, 0.82338, 0.39335, -0.20509, -0.32391, 0.0895, 0.34305),
-    threshold=0.41,
-    pairs=True,
+    names=('bias', 'span_sim', 'answer_sim', 'recall', 'on_topic', 'negation', 'length', 'aligned_recall', 'aligned_precision', 'aligned_own_recall', 'aligned_own_precision', 'judge'),
+    weights=(-3.1394, 0.52571, 0.23575, 0.87375, 0.21829, -0.13024, 0.19942, 0.41585, 0.07524, 1.47402, 0.36426, 0.94909),
+    threshold=0.42,
+    pairs=False,
 )
 EXAMPLES = LogisticModel(
     names=('bias', 'span_sim', 'answer_sim', 'recall', 'on_topic', 'negation', 'length', 'aligned_recall', 'aligned_precision', 'aligned_own_recall', 'aligned_own_precision', 'right_sim', 'wrong_sim', 'right_words', 'wrong_words', 'nearest_vote', 'nearest_words_vote', 'nearest_3_vote', 'nearest_10_vote', 'weighted_vote', 'own_words_vote', 'right_own_words', 'wrong_own_words', 'bag_vote', 'right_chars', 'wrong_chars', 'nearest_chars_vote'),

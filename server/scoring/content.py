@@ -42,6 +42,7 @@ from server.scoring.claims import (
     stated_wrong,
 )
 from server.scoring.matcher import NO_PIECES, LearnedMatcher, MatchInput, WordPieces, alignment
+from server.scoring.text import windows
 
 if TYPE_CHECKING:
     from server.engines.embedder import Embedder
@@ -58,6 +59,9 @@ class EncodedText(WordPieces, Protocol):
 
 
 EmbedTokens = Callable[[Sequence[str]], Sequence[EncodedText]]
+#: (key point, answer) pairs -> the probability each answer states its point
+#: (`MiniLMPairJudge.judge`).
+Judge = Callable[[Sequence[tuple[str, str]]], np.ndarray]
 SPAN_CACHE_SIZE = 4096  # 384 floats each: about 6 MB at most, shared by all sessions
 
 
@@ -142,7 +146,9 @@ class _Answer:
             # The whole answer's vector comes with its word pieces, from the one run the
             # alignment needs anyway: a live answer's whole text is new at every piece, so
             # encoding it twice cost a second run each time.
-            return np.vstack([self._embed(self.units), self.pieces.sentence[None, :]])
+            whole = self.pieces.sentence[None, :]
+            # An answer of no words ("?", "...": nine SemEval training answers) has no spans.
+            return np.vstack([self._embed(self.units), whole]) if self.units else whole
         return self._embed([*self.units, self.text.strip()])
 
     @property
@@ -158,11 +164,12 @@ class _Answer:
 
 class ContentScorer:
     def __init__(self, embed: Embed, matcher: LearnedMatcher | None = None,
-                 embed_tokens: EmbedTokens | None = None) -> None:
-        """`embed_tokens` is needed only for points without claims, whose matcher
-        aligns word pieces."""
+                 embed_tokens: EmbedTokens | None = None, judge: Judge | None = None) -> None:
+        """`embed_tokens` and `judge` are needed only for points without claims, whose
+        matcher aligns word pieces and asks the pair judge."""
         self.embed = embed
         self.embed_tokens = embed_tokens
+        self.judge = judge
         self.matcher = matcher or LearnedMatcher.calibrated()
         self._points: dict[tuple[str, str], _Point] = {}
         #: Answer spans already embedded. A live answer is scored as its pieces come in,
@@ -174,9 +181,10 @@ class ContentScorer:
         self._embedding = threading.Lock()
 
     @classmethod
-    def of(cls, embedder: Embedder, matcher: LearnedMatcher | None = None) -> ContentScorer:
-        """Over one embedder's sentence vectors and word pieces."""
-        return cls(embedder.embed, matcher, embedder.embed_tokens)
+    def of(cls, embedder: Embedder, matcher: LearnedMatcher | None = None,
+           judge: Judge | None = None) -> ContentScorer:
+        """Over one embedder's sentence vectors and word pieces, and the pair judge."""
+        return cls(embedder.embed, matcher, embedder.embed_tokens, judge)
 
     def _point(self, question: Rubric, kp: KeyPoint) -> _Point:
         key = (question.id, kp.id)
@@ -192,6 +200,9 @@ class ContentScorer:
                 if self.embed_tokens is None:
                     raise ValueError(f"key point {kp.id!r} has no claims: the learned matcher "
                                      "needs word pieces (ContentScorer.of(embedder))")
+                if self.judge is None and "judge" in self.matcher.plain.names:
+                    raise ValueError(f"key point {kp.id!r} has no claims: the learned matcher "
+                                     "needs the pair judge (ContentScorer.of(embedder, judge=...))")
                 text, prompt = self.embed_tokens([kp.text, question.prompt])
                 pieces = (text, prompt)
             compiled = _Point(
@@ -211,9 +222,12 @@ class ContentScorer:
         return any(not kp.requires for kp in question.key_points)
 
     def warm(self, question: Rubric) -> None:
-        """Compile a question's key points ahead of its first answer."""
+        """Compile a question's key points ahead of its first answer (and load the pair
+        judge, if a point without claims will ask it)."""
         for kp in question.key_points:
             self._point(question, kp)
+        if self.judge is not None and self.embeds(question):
+            self.judge([])
 
     def score(self, question: Rubric, answer: str,
               previous: Sequence[PointCoverage] | None = None) -> ContentResult:
@@ -281,8 +295,16 @@ class ContentScorer:
         """What the learned matcher sees of this point and answer (for calibration)."""
         return self._match_input(question, kp, self._point(question, kp), self._read(answer))
 
-    @staticmethod
-    def _match_input(question: Rubric, kp: KeyPoint, point: _Point, said: _Answer) -> MatchInput:
+    def _judged(self, point: _Point, said: _Answer) -> float:
+        """The pair judge's best probability over the point's phrasings and the answer's
+        windows (one window for an answer of up to 80 words)."""
+        if self.judge is None:
+            return 0.0
+        parts = windows(said.text)
+        pairs = [(statement, part) for statement in point.statement_texts for part in parts]
+        return float(self.judge(pairs).max()) if pairs else 0.0
+
+    def _match_input(self, question: Rubric, kp: KeyPoint, point: _Point, said: _Answer) -> MatchInput:
         return MatchInput(
             statements=point.statement_texts, question=question.prompt, answer=said.text,
             span_sims=(said.vectors @ point.statements.T).max(axis=1).tolist(),
@@ -291,4 +313,5 @@ class ContentScorer:
             example_sims=(point.examples @ said.whole).tolist(),
             aligned=(alignment(point.pieces[0], said.pieces, point.pieces[1])
                      if point.pieces is not None and said.pieces is not None else NO_PIECES),
+            judged=self._judged(point, said),
         )

@@ -159,3 +159,33 @@ def lower_first(text: str) -> str:
     word = text.split(" ", 1)[0]
     acronym = word[1:2].isupper() or any(ch.isdigit() for ch in word)  # "PCA", "L1"
     return text if word == "I" or acronym else text[:1].lower() + text[1:]
+
+
+#: An answer longer than this many words is judged in windows of whole sentences of
+#: about this length, the best window counting: the pair judge's training answers are
+#: 1-60 words, and a two-minute spoken answer would otherwise be cut at its first 160
+#: tokens.
+WINDOW_WORDS = 80
+
+
+def windows(text: str, words: int = WINDOW_WORDS) -> list[str]:
+    """The text whole when it is at most `words` words; else runs of whole consecutive
+    sentences of about that many words, overlapping by one sentence, so a point made
+    across a sentence boundary is inside some window."""
+    text = text.strip()
+    if len(text.split()) <= words:
+        return [text] if text else []
+    parts = sentences(text)
+    counts = [len(s.split()) for s in parts]
+    out: list[str] = []
+    start = 0
+    while start < len(parts):
+        end, total = start, 0
+        while end < len(parts) and (end == start or total + counts[end] <= words):
+            total += counts[end]
+            end += 1
+        out.append(" ".join(parts[start:end]))
+        if end >= len(parts):
+            break
+        start = max(start + 1, end - 1)
+    return out
