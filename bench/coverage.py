@@ -21,13 +21,14 @@ import re
 import resource
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from server.bank import QuestionBank, load_bank
-from server.scoring.content import ContentScorer
+from server.scoring.content import ContentScorer, Rubric
 from server.scoring.text import tokens
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -115,12 +116,12 @@ def judge(scorer: ContentScorer, bank: QuestionBank, items: list[dict], tally: T
                 tally.tn += 1
 
 
-def last_piece_ms(scorer: ContentScorer, bank: QuestionBank, items: list[dict]) -> list[float]:
+def last_piece_ms(scorer: ContentScorer, questions: Mapping[str, Rubric],
+                  items: list[dict]) -> list[float]:
     """Score all but the last sentence first (as the live pre-score does), then time the rest."""
     times = []
     for item in items:
-        question = bank.get(item["question_id"])
-        assert question is not None
+        question = questions[item["question_id"]]
         answer = item["answer"]
         cut = answer.rstrip(" .").rfind(". ")
         if cut > 0:
@@ -184,7 +185,8 @@ def main() -> None:
         if args.errors and split == "tune":
             for line in tally.errors:
                 print("   ", line)
-    times = last_piece_ms(ContentScorer.of(MiniLMEmbedder()), bank, items)
+    times = last_piece_ms(ContentScorer.of(MiniLMEmbedder()),
+                          {q.id: q for q in bank.questions}, items)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nscoring the last piece of an answer: median {statistics.median(times):.0f} ms, "
           f"p95 {sorted(times)[int(0.95 * (len(times) - 1))]:.0f} ms over {len(times)} answers "

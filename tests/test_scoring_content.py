@@ -219,6 +219,41 @@ def test_a_long_answer_is_judged_in_windows_of_whole_sentences():
     assert all(a.split(".")[-2] in b for a, b in itertools.pairwise(parts))
 
 
+def test_the_judge_reads_statements_once_each(engines, judge):
+    """It is asked about the point's text and its phrasings of four words or more, not
+    about two-word cues, and about each pair once: a live answer is scored at every
+    piece, and its first windows stay the same as it grows."""
+    from dataclasses import dataclass
+
+    from server.bank import KeyPoint
+
+    @dataclass
+    class Rubric:
+        id: str
+        prompt: str
+        key_points: tuple[KeyPoint, ...]
+
+    asked: list[tuple[str, str]] = []
+
+    def counting(pairs):
+        asked.extend(pairs)
+        return judge.judge(pairs)
+
+    rubric = Rubric("custom", "What does a hash map give you?", (KeyPoint(
+        id="lookup", text="A hash map finds a value by its key in constant time.",
+        terms=("constant time", "lookup by key in constant time", "hash")),))
+    scorer = ContentScorer.of(engines.embedder, judge=counting)
+    sentence = "A hash map stores pairs in buckets chosen by hashing the key, you see."
+    long = " ".join([sentence] * 12)
+    scorer.score(rubric, long)
+    assert {s for s, _ in asked} == {"A hash map finds a value by its key in constant time.",
+                                      "lookup by key in constant time"}
+    first = len(asked)
+    scorer.score(rubric, long + " Lookups take constant time on average.")
+    new_windows = {a for _, a in asked[first:]}
+    assert len(new_windows) == 1 and len(asked) - first == 2  # only the last window is new
+
+
 def test_the_lazy_judge_loads_on_first_use():
     from server.engines.judge import LazyPairJudge
 

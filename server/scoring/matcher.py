@@ -103,6 +103,11 @@ def alignment(point: WordPieces, answer: WordPieces, question: WordPieces
             float(precision[own_answer].mean()) if own_answer.any() else 0.0)
 
 
+def graded(example_covered: Sequence[bool]) -> bool:
+    """Examples of both kinds: enough for the model that reads them."""
+    return any(example_covered) and not all(example_covered)
+
+
 @dataclass(frozen=True)
 class MatchInput:
     """What the matcher looks at for one key point and one answer.
@@ -128,8 +133,7 @@ class MatchInput:
 
     @property
     def graded(self) -> bool:
-        """Examples of both kinds: enough for the model that reads them."""
-        return any(self.example_covered) and not all(self.example_covered)
+        return graded(self.example_covered)
 
 
 def features(item: MatchInput) -> np.ndarray:
