@@ -3,7 +3,7 @@
     python -m bench.turns [--voices piper,espeak] [--quick] [--trace FILE]
 
 Scripted answers are spoken by Piper and by espeak-ng (two very different voices), plus
-the JFK recording (real speech, ../shared/data/jfk.flac), with pauses of 0.5-6 s after
+the JFK recording (real speech, tests/data/jfk.flac), with pauses of 0.5-6 s after
 unfinished clauses ("...is too simple, and"), after fillers ("um"), and between finished
 sentences. Each answer goes through the product's own session (`Conversation`: the real
 Silero VAD, Whisper on every piece, Smart Turn at every pause, the endpointer) on a
@@ -59,7 +59,7 @@ log = logging.getLogger("bench.turns")
 
 RATE = 16_000
 CHUNK_S = 0.02  # the browser's frame
-JFK = Path(__file__).resolve().parents[2] / "shared" / "data" / "jfk.flac"
+JFK = Path(__file__).resolve().parents[1] / "tests" / "data" / "jfk.flac"
 
 #: Clauses a candidate stops in the middle of, to think, then goes on.
 UNFINISHED = (
@@ -203,8 +203,7 @@ def build_cases(voices: dict[str, Any], quick: bool, stt: Any) -> list[Case]:
                 answer = Answer(f"s{i}", (Speech(first_sentence), Pause(pause), Speech(second),
                                           Pause(END_PAUSE_S)))
                 cases.append(Case(f"s{i}", voice_name, "sentences", pause, voice.render(answer)))
-    if JFK.is_file():
-        cases.append(jfk_case(stt))
+    cases.append(jfk_case(stt))
     return cases
 
 

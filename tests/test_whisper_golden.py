@@ -2,7 +2,7 @@
 
 `server/engines/whisper_internals.py` drives internals that a faster-whisper release may
 change silently; this pins what they give on one fixed recording (JFK's "ask not",
-11 s, ../shared/data/jfk.flac beside the repository): the exact text and the word timings
+11 s, tests/data/jfk.flac): the exact text and the word timings
 (rounded to 10 ms; within two of Whisper's 20 ms steps, as CPUs differ) of the short
 window alone, with a prompt, in a batch, and of faster-whisper's own 30 s road. A new
 faster-whisper version that changes any of them fails here before it changes a
@@ -25,7 +25,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-JFK = ROOT.parent / "shared" / "data" / "jfk.flac"
+JFK = ROOT / "tests" / "data" / "jfk.flac"
 GOLDEN = ROOT / "tests" / "data" / "whisper_golden.json"
 #: How far a word's stored start or end may move (seconds): two of Whisper's 20 ms steps.
 TIMING_SLACK_S = 0.041
@@ -66,8 +66,6 @@ def _audio() -> np.ndarray:
 
 @pytest.mark.slow
 def test_every_road_gives_the_stored_text_and_word_timings() -> None:
-    if not JFK.is_file():  # data beside the checkout, not a part the test command installs
-        pytest.skip(f"the golden recording is not at {JFK} (the shared data folder)")
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     got = outputs(_audio())
     assert set(got) == set(expected)
