@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.harness import Stats, ms
 from server.bank import QuestionBank, load_bank
 from server.scoring.content import ContentScorer, Rubric
 from server.scoring.text import tokens
@@ -116,8 +117,8 @@ def judge(scorer: ContentScorer, bank: QuestionBank, items: list[dict], tally: T
                 tally.tn += 1
 
 
-def last_piece_ms(scorer: ContentScorer, questions: Mapping[str, Rubric],
-                  items: list[dict]) -> list[float]:
+def last_piece_s(scorer: ContentScorer, questions: Mapping[str, Rubric],
+                 items: list[dict]) -> list[float]:
     """Score all but the last sentence first (as the live pre-score does), then time the rest."""
     times = []
     for item in items:
@@ -128,7 +129,7 @@ def last_piece_ms(scorer: ContentScorer, questions: Mapping[str, Rubric],
             scorer.score(question, answer[:cut + 1])
         started = time.perf_counter()
         scorer.score(question, answer)
-        times.append(1000 * (time.perf_counter() - started))
+        times.append(time.perf_counter() - started)
     return times
 
 
@@ -185,11 +186,12 @@ def main() -> None:
         if args.errors and split == "tune":
             for line in tally.errors:
                 print("   ", line)
-    times = last_piece_ms(ContentScorer.of(MiniLMEmbedder()),
-                          {q.id: q for q in bank.questions}, items)
+    times = Stats.of(last_piece_s(ContentScorer.of(MiniLMEmbedder()),
+                                  {q.id: q for q in bank.questions}, items))
+    assert times is not None
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nscoring the last piece of an answer: median {statistics.median(times):.0f} ms, "
-          f"p95 {sorted(times)[int(0.95 * (len(times) - 1))]:.0f} ms over {len(times)} answers "
+    print(f"\nscoring the last piece of an answer: median {ms(times.median)} ms, "
+          f"p95 {ms(times.p95)} ms over {times.n} answers "
           f"(cold key points on the first answer of each question included)")
     print(f"process peak RSS {rss_after:.0f} MiB (before loading the scorer: {rss_before:.0f} MiB)")
 

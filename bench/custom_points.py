@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.coverage import last_piece_ms, load_labeled
+from bench.coverage import last_piece_s, load_labeled
+from bench.harness import Stats, stats_ms
 from server.bank import KeyPoint, load_bank
 from server.scoring.content import ContentScorer
 from server.scoring.matcher import LearnedMatcher
@@ -88,15 +89,14 @@ def main() -> None:
     recall = tp / (tp + fn) if tp + fn else 0.0
     # The live cost: a fresh scorer (nothing cached) that has scored all but the last
     # sentence, as the pre-score does while the candidate speaks.
-    last = last_piece_ms(ContentScorer.of(MiniLMEmbedder(), matcher, MiniLMPairJudge().judge),
-                         questions, [i for i in items if i["question_id"] in questions])
+    last = Stats.of(last_piece_s(ContentScorer.of(MiniLMEmbedder(), matcher, MiniLMPairJudge().judge),
+                                 questions, [i for i in items if i["question_id"] in questions]))
     print("| answers | judgements | precision | recall | F1 | scoring a whole answer, median "
           "| the last piece, median / p95 |")
     print("|---|---|---|---|---|---|---|")
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     print(f"| {len(took)} | {tp + fp + fn + tn} | **{precision:.3f}** | **{recall:.3f}** | {f1:.3f} "
-          f"| {1000 * statistics.median(took):.0f} ms | {statistics.median(last):.0f} / "
-          f"{sorted(last)[int(0.95 * (len(last) - 1))]:.0f} ms |")
+          f"| {1000 * statistics.median(took):.0f} ms | {stats_ms(last, with_max=False)} ms |")
     print(f"\n({time.perf_counter() - started:.0f} s; tp {tp} fp {fp} fn {fn} tn {tn})")
 
 

@@ -24,10 +24,10 @@ a correct statement that resembles a misconception is never an accusation.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 from cachetools import LRUCache
@@ -60,6 +60,9 @@ from server.scoring.text import windows
 #: 0.874 and 120 ms; the point's text alone 0.809 / 0.871 and 87 ms. Four keeps every
 #: SemEval reference the matcher was calibrated with (Beetle's have four words or more).
 JUDGED_WORDS = 4
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 if TYPE_CHECKING:
     from server.engines.embedder import Embedder
@@ -125,6 +128,20 @@ def judged_statements(phrasings: Sequence[str]) -> tuple[str, ...]:
     """The phrasings the pair judge reads: the point's text and those of its other
     phrasings that are statements (JUDGED_WORDS words or more)."""
     return (phrasings[0], *(t for t in phrasings[1:] if len(t.split()) >= JUDGED_WORDS))
+
+
+def _through_cache(cache: LRUCache[K, V], lock: threading.Lock, keys: Sequence[K],
+                   compute: Callable[[list[K]], Iterable[V]]) -> list[V]:
+    """Each key's value from the cache, the missing ones computed in one call and kept."""
+    with lock:
+        known = {k: v for k in keys if (v := cache.get(k)) is not None}
+    missing = list(dict.fromkeys(k for k in keys if k not in known))
+    if missing:
+        known.update(zip(missing, compute(missing), strict=True))
+        with lock:
+            for key in missing:
+                cache[key] = known[key]
+    return [known[k] for k in keys]
 
 
 @dataclass(frozen=True)
@@ -198,10 +215,10 @@ class ContentScorer:
         #: Answer spans already embedded. A live answer is scored as its pieces come in,
         #: so by the end of the turn only its last words are new.
         self._spans: LRUCache[str, np.ndarray] = LRUCache(maxsize=SPAN_CACHE_SIZE)
-        self._spans_lock = threading.Lock()
         #: The pair judge's answers: an answer's first windows stay the same as it grows,
         #: so each live piece asks only about its last window.
         self._judged_pairs: LRUCache[tuple[str, str], float] = LRUCache(maxsize=SPAN_CACHE_SIZE)
+        self._caches_lock = threading.Lock()  # both caches: sessions score in threads
         #: One embedding at a time, whatever the number of sessions: concurrent ones only
         #: share the cores, and each holds its own activations in memory.
         self._embedding = threading.Lock()
@@ -277,17 +294,12 @@ class ContentScorer:
         return _Answer(answer, self._vectors, self.embed_tokens)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        with self._spans_lock:
-            known = {t: v for t in texts if (v := self._spans.get(t)) is not None}
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        if missing:
+        def embed(missing: list[str]) -> np.ndarray:
             with self._embedding:
-                fresh = self.embed(missing)
-            known.update(zip(missing, fresh, strict=True))
-            with self._spans_lock:
-                for text in missing:
-                    self._spans[text] = known[text]
-        return np.stack([known[t] for t in texts])
+                return self.embed(missing)
+
+        vectors: list[np.ndarray] = _through_cache(self._spans, self._caches_lock, texts, embed)
+        return np.stack(vectors)
 
     def _wrong(self, question: Rubric, kp: KeyPoint, said: _Answer) -> StatedWrong | None:
         """The misconception of this point the answer states."""
@@ -322,22 +334,15 @@ class ContentScorer:
         return self._match_input(question, kp, self._point(question, kp), self._read(answer))
 
     def _judged(self, point: _Point, said: _Answer) -> float:
-        """The pair judge's best probability over the point's phrasings and the answer's
-        windows (one window for an answer of up to 80 words)."""
+        """The pair judge's best probability over the point's judged statements and the
+        answer's windows (one window for an answer of up to 80 words)."""
         if self.judge is None or graded(point.example_covered):  # the model with examples does not read it
             return 0.0
-        parts = windows(said.text)
+        judge = self.judge
         pairs = [(statement, part) for statement in judged_statements(point.statement_texts)
-                 for part in parts]
-        with self._spans_lock:
-            known = {p: v for p in pairs if (v := self._judged_pairs.get(p)) is not None}
-        missing = list(dict.fromkeys(p for p in pairs if p not in known))
-        if missing:
-            known.update(zip(missing, self.judge(missing).tolist(), strict=True))
-            with self._spans_lock:
-                for pair in missing:
-                    self._judged_pairs[pair] = known[pair]
-        return max((known[p] for p in pairs), default=0.0)
+                 for part in windows(said.text)]
+        return max(_through_cache(self._judged_pairs, self._caches_lock, pairs,
+                                  lambda missing: judge(missing).tolist()), default=0.0)
 
     def _match_input(self, question: Rubric, kp: KeyPoint, point: _Point, said: _Answer) -> MatchInput:
         return MatchInput(
