@@ -464,7 +464,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --measure: also every acknowledgement, to read")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help=f"dialogues to run, of: {' '.join(d.name for d in DIALOGUES)}")
+    parser.add_argument("--export-wordings", type=Path, metavar="FILE",
+                        help="write every covered wording said of a true credit on the tuning "
+                             "answers, with its evidence, as JSON (to judge by hand)")
     args = parser.parse_args(argv)
+    if args.export_wordings:
+        from bench.replies import covered_wordings
+
+        rows = covered_wordings()
+        args.export_wordings.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        print(f"{len(rows)} wordings -> {args.export_wordings}")
+        return 0
     if args.measure:
         from bench.replies import print_measures
 

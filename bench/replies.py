@@ -171,5 +171,28 @@ def print_measures(show_acks: bool = False) -> None:
         print("\n".join(f"* {m}" for m in unrecovered))
 
 
+def covered_wordings() -> list[dict[str, str]]:
+    """Every `covered` wording the interviewer could say of the tuning answers (never the
+    hold-outs): one row per point the scorer credited that the labels also call covered,
+    with the answer and the clause the scorer quoted, for a reader to judge whether
+    "you <covered>" is true of what the candidate said (`bench.dialogues --export-wordings`)."""
+    bank = load_bank()
+    scorer = ContentScorer(_no_embedding)
+    rows = []
+    for item in labeled_answers(bank):
+        if item.source == "holdout":
+            continue
+        content = scorer.score(item.question, item.text)
+        by_id = {kp.id: kp for kp in item.question.key_points}
+        for point in content.points:
+            if not point.covered or point.id not in item.covered:
+                continue
+            rows.append({"answer_id": item.answer_id, "question_id": item.question.id,
+                         "point_id": point.id, "point_text": point.text, "answer": item.text,
+                         "evidence": point.evidence or "",
+                         "said": f"Right, you {by_id[point.id].covered}."})
+    return rows
+
+
 def _no_embedding(texts: Sequence[str]) -> np.ndarray:
     raise AssertionError("bank questions are judged by claims, never embedded")

@@ -511,6 +511,23 @@ def _counterfactual(before: Sequence[str], needle: Sequence[str]) -> bool:
     return False
 
 
+_DO = frozenset(stem(w) for w in ("do", "does", "did"))
+_MEAN = stem("mean")
+
+
+def _denied_meaning(before: Sequence[str]) -> bool:
+    """`before` holds "does not mean" (a hedge may stand before "mean"): "PCA being linear
+    doesn't mean your features need a linear relationship with the target" claims nothing
+    of what follows it (hold-out 20, a true lookalike credited with PCA's linearity). Only
+    after a form of "do", so the noun in "not mean squared error" denies nothing past it."""
+    for i in range(len(before) - 2):
+        if before[i] in _DO and before[i + 1] == "not":
+            rest = [w for w in before[i + 2:] if w not in _HEDGES]
+            if rest[:1] == [_MEAN]:
+                return True
+    return False
+
+
 #: Words that start a new clause after a negated infinitive: "make sure not to leak, so
 #: fill with the training median" fills.
 _CLAUSE_LINKS = frozenset(stem(w) for w in ("so", "and", "then", "because", "which", "or"))
@@ -613,6 +630,8 @@ def _negated(words: Sequence[str], start: int, end: int, needle: Sequence[str]) 
         return True
     wish = _in_sentence_before(words, start, WISH_REACH)
     if any(a == "not" and b in _CARRIES_NOT for a, b in itertools.pairwise(wish)):
+        return True
+    if _denied_meaning(wish):
         return True
     # A negated infinitive is advice against what it governs: "the first thing is not to
     # reach for fill with the mean" (hold-out 15, a right answer credited with simple
