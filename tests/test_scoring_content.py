@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from server.bank import load_bank
+from server.bank import KeyPoint, load_bank
 from server.scoring.content import ContentScorer
 from server.scoring.overall import assess, overall_score
 
 DATA = Path(__file__).parent / "data"
+
+
+@dataclass
+class _Rubric:
+    """A question as a user adds one: key point texts only, no claims."""
+
+    id: str
+    prompt: str
+    key_points: tuple[KeyPoint, ...]
 
 
 @pytest.fixture(scope="module")
@@ -147,17 +157,7 @@ def test_evidence_is_the_shortest_span_that_makes_the_point(scorer, bank):
 
 
 def test_a_point_without_claim_structure_is_judged_by_the_learned_matcher(scorer):
-    from dataclasses import dataclass
-
-    from server.bank import KeyPoint
-
-    @dataclass
-    class Rubric:
-        id: str
-        prompt: str
-        key_points: tuple[KeyPoint, ...]
-
-    rubric = Rubric("custom", "What does a hash map give you?", (
+    rubric = _Rubric("custom", "What does a hash map give you?", (
         KeyPoint(id="lookup", text="A hash map finds a value by its key in constant time on average."),
         KeyPoint(id="collisions",
                  text="Two keys can hash to the same bucket, a collision, which chaining handles."),
@@ -223,23 +223,13 @@ def test_the_judge_reads_statements_once_each(engines, judge):
     """It is asked about the point's text and its phrasings of four words or more, not
     about two-word cues, and about each pair once: a live answer is scored at every
     piece, and its first windows stay the same as it grows."""
-    from dataclasses import dataclass
-
-    from server.bank import KeyPoint
-
-    @dataclass
-    class Rubric:
-        id: str
-        prompt: str
-        key_points: tuple[KeyPoint, ...]
-
     asked: list[tuple[str, str]] = []
 
     def counting(pairs):
         asked.extend(pairs)
         return judge.judge(pairs)
 
-    rubric = Rubric("custom", "What does a hash map give you?", (KeyPoint(
+    rubric = _Rubric("custom", "What does a hash map give you?", (KeyPoint(
         id="lookup", text="A hash map finds a value by its key in constant time.",
         terms=("constant time", "lookup by key in constant time", "hash")),))
     scorer = ContentScorer.of(engines.embedder, judge=counting)
@@ -266,8 +256,6 @@ def test_the_lazy_judge_loads_on_first_use():
 def test_alignment_meets_each_content_piece_with_its_closest():
     """Pure: BERTScore-style recall and precision over content word pieces, and both
     again without the question's own pieces."""
-    from dataclasses import dataclass
-
     import numpy as np
 
     from server.scoring.matcher import NO_PIECES, alignment
@@ -306,17 +294,7 @@ def test_word_pieces_come_from_the_same_encoder_run(engines):
 
 
 def test_a_point_without_claims_needs_word_pieces(engines):
-    from dataclasses import dataclass
-
-    from server.bank import KeyPoint
-
-    @dataclass
-    class Rubric:
-        id: str
-        prompt: str
-        key_points: tuple[KeyPoint, ...]
-
-    rubric = Rubric("custom", "What is a hash map?", (KeyPoint(id="lookup", text="Constant time."),))
+    rubric = _Rubric("custom", "What is a hash map?", (KeyPoint(id="lookup", text="Constant time."),))
     with pytest.raises(ValueError, match="word pieces"):
         ContentScorer(engines.embedder.embed).score(rubric, "Constant time lookups.")
     with pytest.raises(ValueError, match="pair judge"):

@@ -522,8 +522,7 @@ def _denied_meaning(before: Sequence[str]) -> bool:
     after a form of "do", so the noun in "not mean squared error" denies nothing past it."""
     for i in range(len(before) - 2):
         if before[i] in _DO and before[i + 1] == "not":
-            rest = [w for w in before[i + 2:] if w not in _HEDGES]
-            if rest[:1] == [_MEAN]:
+            if next((w for w in before[i + 2:] if w not in _HEDGES), None) == _MEAN:
                 return True
     return False
 
@@ -829,8 +828,7 @@ def _rests_on_the_wrong_phrase(point: Claim, wrong: Claim, words: Sequence[str])
 #: data" (hold-out 7, a correct answer told it was wrong: the phrasing stood four words
 #: after the "not"). Only here, on a clause: across a lost comma it denied what the next
 #: clause said ("things that must not get worse, page load time", tuning sets).
-_MODALS = frozenset(stem(w) for w in ("can", "could", "should", "must", "shall", "do", "does",
-                                      "did"))
+_MODALS = _DO | frozenset(stem(w) for w in ("can", "could", "should", "must", "shall"))
 
 
 def _modal_denies(claim: Claim, clause: Sequence[str]) -> bool:
