@@ -81,6 +81,18 @@ def test_a_predicate_before_a_contrasted_subject_stays_in_its_sentence():
     assert not boosting.stated_in(claim_words("It is there to reduce bias. Boosting trains in parallel."))
 
 
+def test_a_predicate_after_joined_subjects_is_said_of_each():
+    """Session 15 noticed the claims credit only the nearer of two joined subjects."""
+    regularization = Claim.of([("regulariz",), ("reduce variance",)], rivals=["more data", "complex"])
+    more_data = Claim.of([("more data",), ("reduce variance",)], rivals=["regulariz", "complex"])
+    joined = claim_words("Regularization and more data both reduce variance.")
+    assert regularization.stated_in(joined) and more_data.stated_in(joined)
+    assert regularization.stated_in(claim_words("More data or regularization will reduce variance."))
+    # Joined only by "and" between clauses, not as one subject: still the rival's.
+    assert not regularization.stated_in(claim_words(
+        "Regularization adds a penalty, and more data will reduce variance."))
+
+
 def test_a_subject_inside_a_longer_rival_is_the_rival():
     batch = Claim.of([("batch",), ("whole dataset",)], rivals=["mini batch"])
     assert batch.stated_in(claim_words("Batch gradient descent uses the whole dataset."))

@@ -251,12 +251,32 @@ def _bound(words: Sequence[str], combination: tuple[tuple[int, int], ...],
             continue
         before = [(m, own) for m, own in mentions if m[1] < predicate[0] and not _overlap(m, predicate)]
         if before:
-            if not max(before, key=lambda item: item[0][1])[1]:
+            if not _joined_with_own(words, before, max(before, key=lambda item: item[0][1])):
                 return False
         elif END in words[predicate[1]: subject[0]]:
             return False
         elif lead_rival and subject[0] and words[subject[0] - 1] in COORDINATORS:
             return False
+    return True
+
+
+#: Words that join two subjects into one ("regularization and more data both reduce
+#: variance"): what is said after the pair is said of each.
+JOINERS = frozenset({"and", "or", "plus", "both", "either"})
+
+
+def _joined_with_own(words: Sequence[str], before: list[tuple[tuple[int, int], bool]],
+                     nearest: tuple[tuple[int, int], bool]) -> bool:
+    """The nearest subject before a predicate is this claim's, or a rival joined to one of
+    this claim's by "and" or "or" alone: the predicate is said of the whole pair."""
+    (start, _), own = nearest
+    while not own:
+        joined = [m for m in before if m[0][1] < start
+                  and 0 < start - m[0][1] - 1 <= 2
+                  and all(w in JOINERS for w in words[m[0][1] + 1:start])]
+        if not joined:
+            return False
+        (start, _), own = max(joined, key=lambda item: item[0][1])
     return True
 
 
