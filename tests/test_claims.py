@@ -93,6 +93,16 @@ def test_a_predicate_after_joined_subjects_is_said_of_each():
         "Regularization adds a penalty, and more data will reduce variance."))
 
 
+def test_not_the_same_as_denies_what_it_sets_apart():
+    """Tuning sets: "adding more features isn't the same as adding more data" was credited
+    with the more-data lever."""
+    more_data = Claim.of([("more data", "more examples")])
+    assert not more_data.stated_in(claim_words("Adding more features isn't the same as adding more data."))
+    assert not more_data.stated_in(claim_words("That is not really equivalent to more data."))
+    assert more_data.stated_in(claim_words("It's not the same as before, so I'd get more data."))
+    assert more_data.stated_in(claim_words("Not the same model, but more data helps it."))
+
+
 def test_a_subject_inside_a_longer_rival_is_the_rival():
     batch = Claim.of([("batch",), ("whole dataset",)], rivals=["mini batch"])
     assert batch.stated_in(claim_words("Batch gradient descent uses the whole dataset."))

@@ -533,17 +533,29 @@ def _counterfactual(before: Sequence[str], needle: Sequence[str]) -> bool:
 
 _DO = frozenset(stem(w) for w in ("do", "does", "did"))
 _MEAN = stem("mean")
+#: "not the same as", "not the same thing as", "not equivalent to", "not identical to".
+_SAMENESS = tuple(tuple(stem(w) for w in p.split()) for p in (
+    "the same as", "the same thing as", "equivalent to", "identical to"))
 
 
 def _denied_meaning(before: Sequence[str]) -> bool:
     """`before` holds "does not mean" (a hedge may stand before "mean"): "PCA being linear
     doesn't mean your features need a linear relationship with the target" claims nothing
     of what follows it (hold-out 20, a true lookalike credited with PCA's linearity). Only
-    after a form of "do", so the noun in "not mean squared error" denies nothing past it."""
+    after a form of "do", so the noun in "not mean squared error" denies nothing past it.
+    Or "is not the same as": "dropout isn't the same thing as an ensemble of separately
+    trained models" and "adding more features isn't the same as adding more data" (tuning
+    sets, both credited with what they set apart), where no clause starts in between."""
     for i in range(len(before) - 2):
         if before[i] in _DO and before[i + 1] == "not":
             if next((w for w in before[i + 2:] if w not in _HEDGES), None) == _MEAN:
                 return True
+        if before[i] == "not":
+            rest = [w for w in before[i + 1:] if w not in _HEDGES]
+            for same in _SAMENESS:
+                if tuple(rest[:len(same)]) == same and not any(
+                        w in _CLAUSE_LINKS or w in _TURNS for w in rest[len(same):]):
+                    return True
     return False
 
 
