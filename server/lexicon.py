@@ -214,3 +214,27 @@ CUT_BEFORE: frozenset[str] = frozenset({
     "the", "a", "an", "of", "to", "and", "or", "but", "with", "for", "by", "at",
     "is", "are", "was", "were", "that", "which", "because", "if", "than", "as",
     "my", "your", "their", "its", "our", "from", "into", "like", "very"}) | FILLERS
+
+
+# British spellings, read as American by the claims (server/scoring/claims.py) on both the
+# bank's phrasings and the answer, so a typed "regularise", "centre" or "labelled" meets the
+# bank's "regulariz", "center" and "label" (a tuning answer's "each centre hops to its
+# members' average" missed the k-means update for "centre" alone).
+#: Words whose "-ise" is the American spelling too: left alone.
+ISE_AS_WRITTEN = frozenset("""
+advise advertise appraise arise bruise chastise circumcise comprise compromise concise
+cruise demise denoise despise devise disguise enterprise excise exercise expertise
+franchise guise improvise incise merchandise mortise noise otherwise paradise poise
+porpoise praise precise premise promise raise reprise revise rise supervise surmise
+surprise televise tortoise treatise vise wise
+""".split())
+#: "-our" words spelled "-or" in American English (not "hour", "four", "your", "tour").
+OUR_TO_OR = frozenset("""
+behaviour colour favour flavour harbour honour humour labour neighbour rumour savour vapour
+""".split())
+#: "-tre" words spelled "-ter".
+TRE_TO_TER = frozenset("centre fibre litre metre theatre spectre meagre".split())
+#: Stems whose British forms double the "l" before "-ed", "-ing", "-er".
+DOUBLED_L = frozenset("""
+model label travel cancel signal level fuel tunnel channel funnel marshal total counsel
+""".split())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.scoring.claims import Claim, Phrasing, claim_words, find
+from server.scoring.claims import Claim, Phrasing, american, claim_words, find
 
 
 def stated(requires: list[list[str]], text: str) -> bool:
@@ -101,6 +101,20 @@ def test_not_the_same_as_denies_what_it_sets_apart():
     assert not more_data.stated_in(claim_words("That is not really equivalent to more data."))
     assert more_data.stated_in(claim_words("It's not the same as before, so I'd get more data."))
     assert more_data.stated_in(claim_words("Not the same model, but more data helps it."))
+
+
+def test_british_spellings_meet_the_banks_american_ones():
+    assert claim_words("each centre hops to its members' average") == claim_words(
+        "each center hops to its members' average")
+    for british, us in (("regularised", "regularized"), ("labelled", "labeled"),
+                        ("neighbours", "neighbors"), ("analyse", "analyze"),
+                        ("optimisation", "optimization"), ("behaviour", "behavior")):
+        assert claim_words(british) == claim_words(us), british
+    # Words whose -ise is American too, and look-alikes, stay as they are.
+    for word in ("raise", "precise", "noise", "pairwise", "analysis", "supervised", "hour"):
+        assert american(word) == word
+    update = Claim.of([("center", "centroid"), ("average of its members", "members average")])
+    assert update.stated_in(claim_words("Each centre moves to its members' average."))
 
 
 def test_a_subject_inside_a_longer_rival_is_the_rival():

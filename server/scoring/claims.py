@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.bank import Concept, KeyPoint
+from server.lexicon import DOUBLED_L, ISE_AS_WRITTEN, OUR_TO_OR, TRE_TO_TER
 from server.scoring.text import STOPWORDS, normalize, stem
 
 MAX_GAP = 2
@@ -106,10 +107,34 @@ _CONTRACTIONS = {"can't": ("can", "not"), "cannot": ("can", "not"), "won't": ("w
                  "shan't": ("shall", "not"), "ain't": ("is", "not")}
 
 
+_ISE = re.compile(r"^(?P<base>[a-z]{3,})is(?P<end>e|es|ed|ing|ation|ations|er|ers)$")
+_DOUBLED_L = re.compile(r"^(?P<base>[a-z]+l)l(?P<end>ed|ing|er|ers)$")
+_YSE = re.compile(r"^(?P<base>anal|paral|catal)ys(?P<end>e|ed|es|ing|er|ers)$")
+
+
+def american(token: str) -> str:
+    """A British spelling as the American one ("normalised" -> "normalized", "centres"
+    -> "centers", "labelled" -> "labeled"); every other word as it is."""
+    word, s = (token[:-1], "s") if token.endswith("s") and token[:-1] in OUR_TO_OR | TRE_TO_TER \
+        else (token, "")
+    if word in OUR_TO_OR:
+        return word[:-2] + "r" + s
+    if word in TRE_TO_TER:
+        return word[:-2] + "er" + s
+    if (m := _DOUBLED_L.match(token)) and m["base"] in DOUBLED_L:
+        return m["base"] + m["end"]
+    if m := _YSE.match(token):
+        return m["base"] + "yz" + m["end"]  # "analyse" ("analysis" stays)
+    if (m := _ISE.match(token)) and m["base"] + "ise" not in ISE_AS_WRITTEN \
+            and not m["base"].endswith("w"):  # "clockwise", "pairwise"
+        return m["base"] + "iz" + m["end"]
+    return token
+
+
 def claim_words(text: str) -> list[str]:
     """Stemmed words with negations split off: the unit concepts are matched on."""
     out: list[str] = []
-    for token in _WORD.findall(normalize(text)):
+    for token in map(american, _WORD.findall(normalize(text))):
         if token in ".!?;":
             out.append(END)
         elif token in _CONTRACTIONS:
