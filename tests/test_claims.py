@@ -103,6 +103,16 @@ def test_not_the_same_as_denies_what_it_sets_apart():
     assert more_data.stated_in(claim_words("Not the same model, but more data helps it."))
 
 
+def test_not_the_after_a_finding_contrasts_another_noun_phrase():
+    """Tuning set a23: "it's the Laplace prior that gives you L1, not the Gaussian" read
+    the L1 prior as denied."""
+    laplace = Claim.of([("laplace",), ("gives l one",)])
+    assert laplace.stated_in(claim_words("It's the Laplace prior that gives you L1, not the Gaussian."))
+    assert not laplace.stated_in(claim_words("The Laplace prior gives you L1 not at all."))
+    embeddings = Claim.of([("embeddings are needed",)])
+    assert not embeddings.stated_in(claim_words("Embeddings are needed not."))
+
+
 def test_british_spellings_meet_the_banks_american_ones():
     assert claim_words("each centre hops to its members' average") == claim_words(
         "each center hops to its members' average")

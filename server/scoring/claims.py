@@ -359,6 +359,10 @@ PRONOUNS = frozenset({"it", "they", "we", "you", "i", "he", "she"})
 
 #: After "not", these make it additive: "..., not just the test error".
 _ADDITIVE = frozenset(stem(w) for w in ("just", "only", "merely", "simply"))
+#: "..., not the Gaussian" right after a finding sets another noun phrase against it and
+#: denies that one: "it's the Laplace prior that gives you L1, not the Gaussian" (tuning
+#: set a23, the L1 prior read as denied).
+_CONTRASTED = frozenset({"the", "a", "an"})
 
 
 def _denied_after(words: Sequence[str], end: int) -> bool:
@@ -382,6 +386,7 @@ def _denied_after(words: Sequence[str], end: int) -> bool:
                and not (w == "nothing" and n and after[n - 1] == "to")
                and not (w == "nothing" and n == 0 and following[1] not in ("", END))
                and not (w == "not" and following[n + 1] in _ADDITIVE)
+               and not (w == "not" and n == 0 and following[1] in _CONTRASTED)
                for n, w in enumerate(after))
 
 
